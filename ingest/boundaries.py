@@ -1,0 +1,490 @@
+"""Boundary ingest: a whole region system from its manifest, or one level from a user file.
+
+Files are read and validated first (``readers``), then everything is written in one
+transaction: features are COPYed into a staging table, transformed to the storage CRS, made
+valid and promoted to MultiPolygon by PostGIS, derived levels are dissolved, parents assigned,
+and the hierarchy checks are stored with the ingest run. Any error rolls everything back.
+Re-running with the same input is a no-op; ``force`` replaces the system (or level) cleanly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import shapely
+from pyproj import CRS, Transformer
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
+
+from ingest import hierarchy
+from ingest.errors import IngestError
+from ingest.manifest import Level, ReferenceCheck, Source, SystemManifest
+from ingest.readers import FieldMap, RegionLayer, read_region_layer
+from ingest.runs import finish_run, last_run, start_run
+from ingest.sources import ProgressHook, companion_files, resolve_source, sha256_of
+from ingest.staging import stage_layer
+from spatial.settings import DataSettings
+
+Step = Callable[[str], None]
+
+
+@dataclass
+class LevelPlan:
+    key: str
+    name: str
+    rank: int
+    code_length: int | None = None
+    parent_by: str | None = None  # field | prefix | containment; None for the coarsest level
+    layer: RegionLayer | None = None
+    derive_from: str | None = None
+    derived_names: dict[str, str] = field(default_factory=dict)
+    reference: tuple[ReferenceCheck, RegionLayer] | None = None
+    source: Source | None = None
+    repaired_geometries: int = 0
+
+
+@dataclass
+class SystemPlan:
+    key: str
+    name: str
+    city: str
+    levels: list[LevelPlan]
+    valid_from: object = None
+    valid_to: object = None
+    landing_page: str | None = None
+    licence: str | None = None
+    attribution: str | None = None
+    only_levels: set[str] | None = None  # single-file mode: the system exists, add/replace these
+
+
+@dataclass
+class IngestResult:
+    run_id: int | None
+    skipped: bool
+    summary: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    checks: list[hierarchy.Check] = field(default_factory=list)
+    message: str = ""
+
+
+def plan_from_manifest(
+    manifest: SystemManifest,
+    settings: DataSettings,
+    *,
+    apply_fixes: bool = False,
+    step: Step | None = None,
+    download: ProgressHook | None = None,
+) -> tuple[SystemPlan, list[Path]]:
+    """Fetch and read every file a manifest names; returns the plan and the files read."""
+    files: list[Path] = []
+    levels: list[LevelPlan] = []
+
+    def read(source: Source, fields: FieldMap) -> RegionLayer:
+        if step:
+            step(f"reading {source.title}")
+        path = resolve_source(source, settings, download)
+        files.extend(companion_files(path))
+        return read_region_layer(path, fields)
+
+    for rank, level in enumerate(manifest.levels):
+        plan = LevelPlan(
+            key=level.key,
+            name=level.name,
+            rank=rank,
+            code_length=level.code_length,
+            source=level.source,
+        )
+        if rank > 0:
+            plan.parent_by = _parent_rule(level, manifest.levels[rank - 1])
+        if level.source is not None:
+            extra = _name_fields_wanted_from(manifest, level.key)
+            plan.layer = read(
+                level.source,
+                FieldMap(
+                    code_field=level.code_field or "",
+                    name_field=level.name_field,
+                    parent_field=level.parent_field,
+                    code_length=level.code_length,
+                    crs=level.source.crs,
+                    layer=level.source.layer,
+                    extra_fields=extra,
+                    fixes=tuple(level.fixes),
+                    apply_fixes=apply_fixes,
+                ),
+            )
+        else:
+            plan.derive_from = level.derive.from_level
+        if level.check_against is not None:
+            ref = level.check_against
+            ref_layer = read(
+                ref.source,
+                FieldMap(
+                    code_field=ref.code_field,
+                    name_field=ref.name_field,
+                    code_length=level.code_length,
+                    crs=ref.source.crs,
+                    layer=ref.source.layer,
+                ),
+            )
+            plan.reference = (ref, ref_layer)
+        levels.append(plan)
+
+    for level, plan in zip(manifest.levels, levels, strict=True):
+        if level.derive is not None:
+            plan.derived_names = _derived_names(level, plan, levels)
+    system = SystemPlan(
+        key=manifest.key,
+        name=manifest.name,
+        city=manifest.city,
+        levels=levels,
+        valid_from=manifest.valid_from,
+        valid_to=manifest.valid_to,
+        landing_page=manifest.landing_page,
+        licence=manifest.licence,
+        attribution=manifest.attribution,
+    )
+    return system, files
+
+
+def _parent_rule(level: Level, parent: Level) -> str:
+    if level.parent_by:
+        return level.parent_by
+    if level.parent_field:
+        return "field"
+    if level.code_length and parent.code_length and parent.code_length < level.code_length:
+        return "prefix"
+    return "containment"
+
+
+def _name_fields_wanted_from(manifest: SystemManifest, level_key: str) -> tuple[str, ...]:
+    return tuple(
+        lvl.derive.name_field
+        for lvl in manifest.levels
+        if lvl.derive and lvl.derive.from_level == level_key and lvl.derive.name_field
+    )
+
+
+def _derived_names(level: Level, plan: LevelPlan, plans: list[LevelPlan]) -> dict[str, str]:
+    """Names of a dissolved level: the manifest's table, a field of the finer file, or the
+    reference file's names."""
+    names: dict[str, str] = {}
+    if plan.reference is not None and plan.reference[0].name_field:
+        rows = plan.reference[1].rows
+        names.update(zip(rows["code"], rows["name"], strict=True))
+    source_plan = next(p for p in plans if p.key == level.derive.from_level)
+    if level.derive.name_field and source_plan.layer is not None:
+        rows = source_plan.layer.rows
+        prefix = rows["code"].str.slice(0, level.code_length)
+        most_common = rows.groupby(prefix)[level.derive.name_field].agg(
+            lambda s: s.mode().iat[0] if not s.mode().empty else None
+        )
+        names.update({k: v for k, v in most_common.items() if v})
+    names.update(level.derive.names)
+    return names
+
+
+def plan_checksum(plan: SystemPlan, files: list[Path], options: dict) -> str:
+    digest = hashlib.sha256(sha256_of(files).encode())
+    digest.update(json.dumps(options, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def load_plan(
+    engine: Engine,
+    plan: SystemPlan,
+    *,
+    srid: int,
+    checksum: str,
+    source_label: str,
+    options: dict,
+    force: bool = False,
+    step: Step | None = None,
+) -> IngestResult:
+    """Write a plan in one transaction; see the module docstring."""
+    step = step or (lambda _msg: None)
+    with engine.begin() as conn:
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('sozialraum:boundaries'))"))
+        system_id = conn.execute(
+            text("SELECT id FROM region_systems WHERE key = :key"), {"key": plan.key}
+        ).scalar()
+        existing = system_id is not None and _has_levels(conn, system_id, plan.only_levels)
+        previous = last_run(conn, "boundaries", source_label)
+        if existing and not force:
+            if previous is not None and previous.checksum == checksum:
+                return IngestResult(
+                    run_id=previous.id,
+                    skipped=True,
+                    message=(
+                        f"{source_label} is already loaded from the same data (run {previous.id}); "
+                        "nothing to do (use --force to reload)"
+                    ),
+                )
+            raise IngestError(
+                f"{source_label} is already loaded from different data"
+                + (f" (run {previous.id})" if previous else "")
+                + "; use --force to replace it"
+            )
+        run_id = start_run(conn, "boundaries", source_label, checksum, options)
+        system_id = _write_system(conn, plan, system_id, run_id, force)
+        level_ids = _write_levels(conn, plan, system_id)
+        result = IngestResult(run_id=run_id, skipped=False)
+        _load_levels(conn, plan, level_ids, system_id, run_id, srid, result, step)
+        step("checking the hierarchy")
+        _run_checks(conn, plan, system_id, level_ids, result)
+        summary = _summary(conn, plan, level_ids, result)
+        status = "ok" if all(c.ok for c in result.checks) else "warnings"
+        finish_run(
+            conn,
+            run_id,
+            status=status,
+            counts={r["level"]: r["features"] for r in summary},
+            report={
+                "levels": summary,
+                "notes": result.notes,
+                "checks": [c.as_dict() for c in result.checks],
+            },
+        )
+        result.summary = summary
+        return result
+
+
+def _has_levels(conn: Connection, system_id: int, only: set[str] | None) -> bool:
+    if only is None:
+        return True
+    return bool(
+        conn.execute(
+            text(
+                "SELECT 1 FROM region_levels l JOIN regions r ON r.level_id = l.id "
+                "WHERE l.system_id = :id AND l.key = ANY(:keys) LIMIT 1"
+            ),
+            {"id": system_id, "keys": sorted(only)},
+        ).first()
+    )
+
+
+def _write_system(
+    conn: Connection, plan: SystemPlan, system_id: int | None, run_id: int, force: bool
+) -> int:
+    values = {
+        "key": plan.key,
+        "name": plan.name,
+        "city": plan.city,
+        "valid_from": plan.valid_from,
+        "valid_to": plan.valid_to,
+        "source": plan.landing_page,
+        "licence": plan.licence,
+        "attribution": plan.attribution,
+        "run_id": run_id,
+    }
+    if system_id is not None and plan.only_levels is None and force:
+        conn.execute(text("DELETE FROM region_systems WHERE id = :id"), {"id": system_id})
+        system_id = None
+    if system_id is None:
+        return conn.execute(
+            text(
+                "INSERT INTO region_systems (key, name, city, valid_from, valid_to, source, "
+                "licence, attribution, run_id) VALUES (:key, :name, :city, :valid_from, "
+                ":valid_to, :source, :licence, :attribution, :run_id) RETURNING id"
+            ),
+            values,
+        ).scalar_one()
+    return system_id
+
+
+def _write_levels(conn: Connection, plan: SystemPlan, system_id: int) -> dict[str, int]:
+    ids: dict[str, int] = {}
+    for level in plan.levels:
+        source = level.source
+        row = conn.execute(
+            text(
+                """
+                INSERT INTO region_levels (system_id, key, name, rank, code_length, source,
+                                           attribution, licence)
+                VALUES (:system_id, :key, :name, :rank, :code_length, :source, :attribution,
+                        :licence)
+                ON CONFLICT (system_id, key) DO UPDATE SET name = EXCLUDED.name,
+                    code_length = EXCLUDED.code_length,
+                    source = coalesce(EXCLUDED.source, region_levels.source),
+                    attribution = coalesce(EXCLUDED.attribution, region_levels.attribution),
+                    licence = coalesce(EXCLUDED.licence, region_levels.licence)
+                RETURNING id
+                """
+            ),
+            {
+                "system_id": system_id,
+                "key": level.key,
+                "name": level.name,
+                "rank": level.rank,
+                "code_length": level.code_length,
+                "source": (source.landing_page or (source.urls[0] if source.urls else None))
+                if source
+                else None,
+                "attribution": source.attribution if source else None,
+                "licence": source.licence if source else None,
+            },
+        ).scalar_one()
+        ids[level.key] = row
+    return ids
+
+
+def _load_levels(
+    conn: Connection,
+    plan: SystemPlan,
+    level_ids: dict[str, int],
+    system_id: int,
+    run_id: int,
+    srid: int,
+    result: IngestResult,
+    step: Step,
+) -> None:
+    loading = [
+        lvl for lvl in plan.levels if plan.only_levels is None or lvl.key in plan.only_levels
+    ]
+    for level in loading:
+        if level.layer is None:
+            continue
+        conn.execute(text("DELETE FROM regions WHERE level_id = :id"), {"id": level_ids[level.key]})
+        step(f"loading {level.name} ({len(level.layer.rows)} features)")
+        layer = _in_known_crs(level.layer, srid)
+        repaired = stage_layer(conn, layer, level.key, srid)
+        result.notes.extend(f"{level.key}: {note}" for note in layer.notes)
+        if repaired:
+            result.notes.append(
+                f"{level.key}: {len(repaired)} invalid geometries were repaired "
+                f"(e.g. feature {repaired[0]['feature']} {repaired[0]['code']}: "
+                f"{repaired[0]['reason']})"
+            )
+        conn.execute(
+            text(
+                """
+                INSERT INTO regions (system_id, level_id, code, name, parent_code, geom, area_m2,
+                                     run_id)
+                SELECT :system_id, :level_id, code, name, parent_code, geom, ST_Area(geom), :run
+                FROM boundary_stage WHERE level_key = :key ORDER BY feature_index
+                """
+            ),
+            {
+                "system_id": system_id,
+                "level_id": level_ids[level.key],
+                "run": run_id,
+                "key": level.key,
+            },
+        )
+        level.repaired_geometries = len(repaired)
+    for level in reversed(loading):  # finest first, so derived levels find their source
+        if level.derive_from is None:
+            continue
+        step(f"deriving {level.name} by dissolving {level.derive_from}")
+        conn.execute(text("DELETE FROM regions WHERE level_id = :id"), {"id": level_ids[level.key]})
+        hierarchy.dissolve_by_prefix(
+            conn,
+            system_id=system_id,
+            level_id=level_ids[level.key],
+            from_level_id=level_ids[level.derive_from],
+            code_length=level.code_length or 0,
+            names=level.derived_names,
+            run_id=run_id,
+        )
+    for level in plan.levels:
+        if level.reference is not None:
+            ref, ref_layer = level.reference
+            stage_layer(conn, _in_known_crs(ref_layer, srid), f"<ref>{level.key}", srid)
+    by_rank = sorted(plan.levels, key=lambda lvl: lvl.rank)
+    for parent, child in zip(by_rank, by_rank[1:], strict=False):
+        if plan.only_levels is None or child.key in plan.only_levels:
+            hierarchy.assign_parents(
+                conn,
+                level_id=level_ids[child.key],
+                parent_level_id=level_ids[parent.key],
+                parent_by=child.parent_by or "containment",
+                parent_code_length=parent.code_length,
+            )
+
+
+def _in_known_crs(layer: RegionLayer, srid: int) -> RegionLayer:
+    """PostGIS transforms from EPSG codes; a CRS without one is transformed here with pyproj."""
+    if layer.epsg is not None:
+        return layer
+    transformer = Transformer.from_crs(layer.crs, CRS.from_epsg(srid), always_xy=True)
+    geoms = shapely.from_wkb(layer.rows["wkb"].to_numpy())
+    moved = shapely.transform(geoms, lambda xy: _transform_xy(transformer, xy))
+    rows = layer.rows.copy()
+    rows["wkb"] = shapely.to_wkb(moved, hex=True)
+    return RegionLayer(
+        path=layer.path,
+        rows=rows,
+        crs=CRS.from_epsg(srid),
+        epsg=srid,
+        notes=[*layer.notes, f"transformed from a custom CRS ({layer.crs.name})"],
+        repaired_codes=layer.repaired_codes,
+    )
+
+
+def _transform_xy(transformer: Transformer, xy: np.ndarray) -> np.ndarray:
+    x, y = transformer.transform(xy[:, 0], xy[:, 1])
+    return np.column_stack([x, y])
+
+
+def _run_checks(
+    conn: Connection,
+    plan: SystemPlan,
+    system_id: int,
+    level_ids: dict[str, int],
+    result: IngestResult,
+) -> None:
+    by_rank = sorted(plan.levels, key=lambda lvl: lvl.rank)
+    for level in by_rank:
+        result.checks.append(hierarchy.check_unique_codes(conn, level.key, level_ids[level.key]))
+        result.checks.append(
+            hierarchy.check_sibling_overlaps(conn, level.key, level_ids[level.key])
+        )
+    for parent, child in zip(by_rank, by_rank[1:], strict=False):
+        result.checks.append(
+            hierarchy.check_parents(conn, child.key, level_ids[child.key], level_ids[parent.key])
+        )
+        result.checks.append(
+            hierarchy.check_area_sums(conn, parent.key, level_ids[parent.key], level_ids[child.key])
+        )
+    for level in by_rank:
+        if level.reference is not None:
+            ref, ref_layer = level.reference
+            result.checks.append(
+                hierarchy.check_against_reference(
+                    conn, level.key, level_ids[level.key], ref_layer.path.name, ref.tolerance
+                )
+            )
+
+
+def _summary(
+    conn: Connection, plan: SystemPlan, level_ids: dict[str, int], result: IngestResult
+) -> list[dict]:
+    stats = {
+        row.level_id: row
+        for row in conn.execute(
+            text(
+                "SELECT level_id, count(*) AS n, sum(area_m2) AS area FROM regions "
+                "WHERE level_id = ANY(:ids) GROUP BY level_id"
+            ),
+            {"ids": list(level_ids.values())},
+        )
+    }
+    summary = []
+    for level in sorted(plan.levels, key=lambda lvl: lvl.rank):
+        row = stats.get(level_ids[level.key])
+        summary.append(
+            {
+                "level": level.key,
+                "name": level.name,
+                "features": row.n if row else 0,
+                "repaired_geometries": level.repaired_geometries,
+                "repaired_codes": level.layer.repaired_codes if level.layer else 0,
+                "area_km2": round((row.area or 0) / 1e6, 2) if row else 0.0,
+                "derived": level.derive_from is not None,
+            }
+        )
+    return summary

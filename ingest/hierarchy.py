@@ -1,0 +1,254 @@
+"""Spatial work on a loaded region system, done in PostGIS: dissolving a finer level into a
+coarser one, assigning parents (by code prefix or largest overlap), and the checks that are
+reported and stored with every run (parents exist, areas add up, siblings do not overlap,
+a derived level matches its reference file)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+AREA_TOLERANCE = 0.005  # children's areas may differ from the parent's by 0.5 %
+OVERLAP_TOLERANCE_M2 = 10.0  # shared area between siblings beyond this is an overlap
+EXAMPLES = 5
+
+
+@dataclass
+class Check:
+    name: str
+    level: str
+    ok: bool
+    detail: str
+    examples: list = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "level": self.level,
+            "ok": self.ok,
+            "detail": self.detail,
+            "examples": self.examples,
+        }
+
+
+def dissolve_by_prefix(
+    conn: Connection,
+    *,
+    system_id: int,
+    level_id: int,
+    from_level_id: int,
+    code_length: int,
+    names: dict[str, str],
+    run_id: int,
+) -> int:
+    """Create the regions of ``level_id`` by dissolving ``from_level_id`` by code prefix."""
+    inserted = conn.execute(
+        text(
+            """
+            INSERT INTO regions (system_id, level_id, code, name, geom, area_m2, run_id)
+            SELECT :system_id, :level_id, d.code, coalesce(n.name, d.code), d.geom,
+                   ST_Area(d.geom), :run_id
+            FROM (
+                SELECT left(code, :len) AS code,
+                       ST_Multi(ST_CollectionExtract(ST_Union(geom), 3)) AS geom
+                FROM regions WHERE level_id = :from_level_id
+                GROUP BY left(code, :len)
+            ) d
+            LEFT JOIN unnest(CAST(:codes AS text[]), CAST(:names AS text[])) AS n(code, name)
+              ON n.code = d.code
+            """
+        ),
+        {
+            "system_id": system_id,
+            "level_id": level_id,
+            "from_level_id": from_level_id,
+            "len": code_length,
+            "run_id": run_id,
+            "codes": list(names.keys()),
+            "names": list(names.values()),
+        },
+    )
+    return inserted.rowcount
+
+
+def assign_parents(
+    conn: Connection,
+    *,
+    level_id: int,
+    parent_level_id: int,
+    parent_by: str,
+    parent_code_length: int | None,
+) -> None:
+    """Fill ``parent_code`` of a level by prefix or by the parent with the largest overlap."""
+    if parent_by == "prefix":
+        conn.execute(
+            text("UPDATE regions SET parent_code = left(code, :len) WHERE level_id = :level_id"),
+            {"len": parent_code_length, "level_id": level_id},
+        )
+    elif parent_by == "containment":
+        conn.execute(
+            text(
+                """
+                UPDATE regions c SET parent_code = (
+                    SELECT p.code FROM regions p
+                    WHERE p.level_id = :parent_level_id AND p.geom && c.geom
+                      AND ST_Intersects(p.geom, c.geom)
+                    ORDER BY ST_Area(ST_Intersection(p.geom, c.geom)) DESC, p.code
+                    LIMIT 1)
+                WHERE c.level_id = :level_id
+                """
+            ),
+            {"level_id": level_id, "parent_level_id": parent_level_id},
+        )
+    # parent_by == "field": parent codes were loaded with the features
+
+
+def check_parents(conn: Connection, level_key: str, level_id: int, parent_level_id: int) -> Check:
+    rows = conn.execute(
+        text(
+            """
+            SELECT c.code, c.parent_code FROM regions c
+            WHERE c.level_id = :level_id AND NOT EXISTS (
+                SELECT 1 FROM regions p
+                WHERE p.level_id = :parent_level_id AND p.code = c.parent_code)
+            ORDER BY c.code
+            """
+        ),
+        {"level_id": level_id, "parent_level_id": parent_level_id},
+    ).all()
+    if not rows:
+        return Check("parents", level_key, True, "every region has a parent")
+    return Check(
+        "parents",
+        level_key,
+        False,
+        f"{len(rows)} regions have no parent",
+        [{"code": r.code, "parent_code": r.parent_code} for r in rows[:EXAMPLES]],
+    )
+
+
+def check_area_sums(
+    conn: Connection,
+    parent_key: str,
+    parent_level_id: int,
+    level_id: int,
+    tolerance: float = AREA_TOLERANCE,
+) -> Check:
+    rows = conn.execute(
+        text(
+            """
+            SELECT p.code, p.area_m2 AS parent_area, coalesce(sum(c.area_m2), 0) AS child_area
+            FROM regions p
+            LEFT JOIN regions c ON c.level_id = :level_id AND c.parent_code = p.code
+            WHERE p.level_id = :parent_level_id
+            GROUP BY p.code, p.area_m2
+            HAVING abs(coalesce(sum(c.area_m2), 0) - p.area_m2) > :tol * p.area_m2
+            ORDER BY p.code
+            """
+        ),
+        {"level_id": level_id, "parent_level_id": parent_level_id, "tol": tolerance},
+    ).all()
+    if not rows:
+        return Check(
+            "area_sums",
+            parent_key,
+            True,
+            f"children's areas sum to each parent's area within {tolerance:.1%}",
+        )
+    return Check(
+        "area_sums",
+        parent_key,
+        False,
+        f"{len(rows)} regions differ from the sum of their children by more than {tolerance:.1%}",
+        [
+            {
+                "code": r.code,
+                "area_m2": round(r.parent_area, 1),
+                "children_m2": round(r.child_area, 1),
+            }
+            for r in rows[:EXAMPLES]
+        ],
+    )
+
+
+def check_sibling_overlaps(
+    conn: Connection, level_key: str, level_id: int, tolerance_m2: float = OVERLAP_TOLERANCE_M2
+) -> Check:
+    rows = conn.execute(
+        text(
+            """
+            SELECT a.code AS a, b.code AS b, ST_Area(ST_Intersection(a.geom, b.geom)) AS shared
+            FROM regions a
+            JOIN regions b ON b.level_id = a.level_id AND a.id < b.id
+              AND a.parent_code IS NOT DISTINCT FROM b.parent_code
+              AND a.geom && b.geom AND ST_Relate(a.geom, b.geom, '2********')
+            WHERE a.level_id = :level_id
+            """
+        ),
+        {"level_id": level_id},
+    ).all()
+    overlaps = [r for r in rows if r.shared > tolerance_m2]
+    if not overlaps:
+        return Check(
+            "overlaps",
+            level_key,
+            True,
+            f"no sibling regions overlap by more than {tolerance_m2:g} m²",
+        )
+    return Check(
+        "overlaps",
+        level_key,
+        False,
+        f"{len(overlaps)} pairs of sibling regions overlap by more than {tolerance_m2:g} m²",
+        [{"codes": [r.a, r.b], "shared_m2": round(r.shared, 1)} for r in overlaps[:EXAMPLES]],
+    )
+
+
+def check_unique_codes(conn: Connection, level_key: str, level_id: int) -> Check:
+    duplicates = (
+        conn.execute(
+            text("SELECT code FROM regions WHERE level_id = :id GROUP BY code HAVING count(*) > 1"),
+            {"id": level_id},
+        )
+        .scalars()
+        .all()
+    )
+    return Check(
+        "unique_codes",
+        level_key,
+        not duplicates,
+        "codes are unique" if not duplicates else f"{len(duplicates)} duplicated codes",
+        list(duplicates[:EXAMPLES]),
+    )
+
+
+def check_against_reference(
+    conn: Connection, level_key: str, level_id: int, reference_label: str, tolerance: float
+) -> Check:
+    """Compare a level with reference geometries staged as ``level_key = '<ref>'``."""
+    rows = conn.execute(
+        text(
+            """
+            SELECT coalesce(r.code, s.code) AS code, r.area_m2 AS ours, ST_Area(s.geom) AS ref
+            FROM (SELECT code, area_m2 FROM regions WHERE level_id = :level_id) r
+            FULL JOIN (SELECT code, geom FROM boundary_stage WHERE level_key = :ref) s
+              ON s.code = r.code
+            ORDER BY 1
+            """
+        ),
+        {"level_id": level_id, "ref": f"<ref>{level_key}"},
+    ).all()
+    missing = [r.code for r in rows if r.ours is None or r.ref is None]
+    diffs = [(r.code, abs(r.ours - r.ref) / r.ref) for r in rows if r.ours and r.ref]
+    worst = max((d for _, d in diffs), default=0.0)
+    off = [{"code": code, "diff_pct": round(d * 100, 3)} for code, d in diffs if d > tolerance]
+    ok = not missing and not off
+    detail = (
+        f"{len(diffs)} regions compared with {reference_label}: largest area difference "
+        f"{worst:.3%} (tolerance {tolerance:.1%})"
+    )
+    if missing:
+        detail += f"; codes in only one of them: {', '.join(missing[:EXAMPLES])}"
+    return Check("reference", level_key, ok, detail, off[:EXAMPLES])

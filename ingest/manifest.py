@@ -1,0 +1,142 @@
+"""Source manifests: one TOML file per region system that says where each level comes from.
+
+A manifest lists the system's levels from coarsest to finest. Each level is either read from a
+source file (mirror path, official URLs with fallbacks, licence, field mapping) or derived by
+dissolving a finer level by code prefix, optionally checked against a reference file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ingest.errors import IngestError
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(Strict):
+    """One data set: where it lies in the mirror and where it can be downloaded."""
+
+    title: str
+    mirror_path: str | None = None
+    urls: list[str] = Field(default_factory=list)
+    member: str | None = Field(default=None, description="file inside a downloaded zip")
+    sha256: str | None = Field(default=None, description="checksum of the downloaded file")
+    landing_page: str | None = None
+    licence: str | None = None
+    attribution: str | None = None
+    crs: str | None = Field(default=None, description="CRS to assume when the file has none")
+    layer: str | None = None
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> Source:
+        if not self.mirror_path and not self.urls:
+            raise ValueError(f"source {self.title!r} needs a mirror_path or urls")
+        return self
+
+
+class Fix(Strict):
+    """A known correction of a source feature, applied only on request (--apply-fixes)."""
+
+    description: str
+    where: dict[str, str]
+    set: dict[str, str]
+
+
+class Derivation(Strict):
+    from_level: str
+    names: dict[str, str] = Field(default_factory=dict)
+    name_field: str | None = Field(default=None, description="field of the finer level's file")
+
+
+class ReferenceCheck(Strict):
+    source: Source
+    code_field: str
+    name_field: str | None = None
+    tolerance: float = Field(default=0.005, gt=0, lt=1)
+
+
+class Level(Strict):
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+    code_length: int | None = Field(default=None, ge=1, le=64)
+    source: Source | None = None
+    code_field: str | None = None
+    name_field: str | None = None
+    parent_field: str | None = None
+    parent_by: Literal["field", "prefix", "containment"] | None = None
+    derive: Derivation | None = None
+    check_against: ReferenceCheck | None = None
+    fixes: list[Fix] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _source_or_derived(self) -> Level:
+        if (self.source is None) == (self.derive is None):
+            raise ValueError(f"level {self.key!r} needs exactly one of 'source' or 'derive'")
+        if self.source is not None and not self.code_field:
+            raise ValueError(f"level {self.key!r} reads a file and needs 'code_field'")
+        if self.derive is not None and self.code_length is None:
+            raise ValueError(f"derived level {self.key!r} needs 'code_length' (the prefix)")
+        return self
+
+
+class SystemManifest(Strict):
+    key: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str
+    city: str
+    valid_from: date | None = None
+    valid_to: date | None = None
+    landing_page: str | None = None
+    licence: str | None = None
+    attribution: str | None = None
+    levels: list[Level] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SystemManifest:
+        keys = [level.key for level in self.levels]
+        if len(set(keys)) != len(keys):
+            raise ValueError("level keys must be unique")
+        for rank, level in enumerate(self.levels):
+            if level.derive and level.derive.from_level not in keys[rank + 1 :]:
+                raise ValueError(
+                    f"level {level.key!r} derives from {level.derive.from_level!r}, "
+                    "which must be a finer level of the same system"
+                )
+        return self
+
+    def level(self, key: str) -> Level:
+        for level in self.levels:
+            if level.key == key:
+                return level
+        raise KeyError(key)
+
+
+def available_systems(manifest_dir: Path) -> list[str]:
+    return sorted(p.stem for p in manifest_dir.glob("*.toml"))
+
+
+def load_manifest(manifest_dir: Path, system: str) -> SystemManifest:
+    """Read and validate ``<manifest_dir>/<system>.toml``."""
+    path = manifest_dir / f"{system}.toml"
+    if not path.exists():
+        known = ", ".join(available_systems(manifest_dir)) or "none"
+        raise IngestError(f"no manifest for region system {system!r} (known: {known})", file=path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        manifest = SystemManifest.model_validate(raw)
+    except tomllib.TOMLDecodeError as exc:
+        raise IngestError(f"not valid TOML: {exc}", file=path) from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(part) for part in first["loc"])
+        raise IngestError(f"invalid manifest at {loc}: {first['msg']}", file=path) from exc
+    if manifest.key != system:
+        raise IngestError(f"manifest key {manifest.key!r} does not match its file name", file=path)
+    return manifest

@@ -1,0 +1,80 @@
+"""Staging validated features in PostGIS: COPY into a temporary table, then transform to the
+storage CRS, repair invalid geometries and promote everything to MultiPolygon in SQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from ingest.errors import IngestError
+from ingest.readers import RegionLayer
+
+EXAMPLES = 5
+
+
+def _ensure_stage_table(conn: Connection) -> None:
+    conn.execute(
+        text(
+            "CREATE TEMP TABLE IF NOT EXISTS boundary_stage ("
+            " level_key text NOT NULL, feature_index integer NOT NULL, code text NOT NULL,"
+            " name text NOT NULL, parent_code text, geom geometry NOT NULL, was_valid boolean,"
+            " invalid_reason text) ON COMMIT DROP"
+        )
+    )
+
+
+def stage_layer(conn: Connection, layer: RegionLayer, level_key: str, srid: int) -> list[dict]:
+    """Stage ``layer`` under ``level_key``; returns the features whose geometry was repaired."""
+    _ensure_stage_table(conn)
+    conn.execute(text("DELETE FROM boundary_stage WHERE level_key = :key"), {"key": level_key})
+    raw = conn.connection.dbapi_connection
+    with (
+        raw.cursor() as cur,
+        cur.copy(
+            "COPY boundary_stage (level_key, feature_index, code, name, parent_code, geom) "
+            "FROM STDIN"
+        ) as copy,
+    ):
+        for row in layer.rows[["feature_index", "code", "name", "parent_code", "wkb"]].itertuples(
+            index=False
+        ):
+            copy.write_row(
+                (level_key, int(row.feature_index), row.code, row.name, row.parent_code, row.wkb)
+            )
+    conn.execute(
+        text(
+            """
+            UPDATE boundary_stage
+            SET was_valid = ST_IsValid(ST_SetSRID(geom, :src)),
+                invalid_reason = CASE WHEN ST_IsValid(ST_SetSRID(geom, :src)) THEN NULL
+                                      ELSE ST_IsValidReason(ST_SetSRID(geom, :src)) END,
+                geom = ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_Transform(
+                           ST_MakeValid(ST_SetSRID(geom, :src)), :srid)), 3))
+            WHERE level_key = :key
+            """
+        ),
+        {"src": layer.epsg, "srid": srid, "key": level_key},
+    )
+    emptied = conn.execute(
+        text(
+            "SELECT feature_index, code FROM boundary_stage "
+            "WHERE level_key = :key AND ST_IsEmpty(geom) ORDER BY feature_index LIMIT 1"
+        ),
+        {"key": level_key},
+    ).first()
+    if emptied is not None:
+        raise IngestError(
+            f"geometry of {emptied.code!r} has no area left after repair (degenerate polygon)",
+            file=layer.path,
+            feature=emptied.feature_index,
+        )
+    repaired = conn.execute(
+        text(
+            "SELECT feature_index, code, invalid_reason FROM boundary_stage "
+            "WHERE level_key = :key AND NOT was_valid ORDER BY feature_index"
+        ),
+        {"key": level_key},
+    ).all()
+    return [
+        {"feature": r.feature_index, "code": r.code, "reason": r.invalid_reason} for r in repaired
+    ]

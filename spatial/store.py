@@ -1,0 +1,97 @@
+"""Opening the store: resolve the database URL (starting the embedded cluster on demand),
+create engines, and bring the schema up to date with Alembic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
+
+from spatial.cluster import EmbeddedCluster
+from spatial.errors import SozialraumError
+from spatial.settings import StoreSettings
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+class StoreError(SozialraumError):
+    """The store cannot be reached or is not in the expected state."""
+
+
+def normalise_url(url: str) -> str:
+    """Use the psycopg 3 driver whatever scheme the user wrote (postgres://, postgresql://)."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    if parsed.get_backend_name() != "postgresql":
+        raise StoreError(f"DATABASE_URL must point to PostgreSQL/PostGIS, not {parsed.drivername}")
+    return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+def resolve_database_url(settings: StoreSettings, start: bool = True) -> str:
+    """The configured DATABASE_URL, or the embedded cluster's (started when ``start``)."""
+    if settings.database_url:
+        return normalise_url(settings.database_url)
+    cluster = EmbeddedCluster(settings.data_dir, settings.pg_bindir)
+    if start:
+        cluster.start()
+    return cluster.url()
+
+
+def make_engine(url: str, pool_size: int = 5) -> Engine:
+    return create_engine(normalise_url(url), pool_size=pool_size, pool_pre_ping=True, future=True)
+
+
+def alembic_config(url: str, srid: int):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", normalise_url(url).replace("%", "%%"))
+    config.attributes["srid"] = srid
+    return config
+
+
+def migrate(url: str, srid: int, revision: str = "head") -> str:
+    """Upgrade the schema to ``revision``; returns the revision the database is at afterwards."""
+    from alembic import command
+
+    engine = make_engine(url, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            check_storage_srid(conn, srid)
+    finally:
+        engine.dispose()
+    command.upgrade(alembic_config(url, srid), revision)
+    return current_revision(url) or "base"
+
+
+def current_revision(url: str) -> str | None:
+    engine = make_engine(url, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            has_table = conn.execute(text("SELECT to_regclass('alembic_version')")).scalar()
+            if not has_table:
+                return None
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    finally:
+        engine.dispose()
+
+
+def check_storage_srid(conn, srid: int) -> None:
+    """Refuse to run against a store that was created with another storage CRS."""
+    has_meta = conn.execute(text("SELECT to_regclass('store_meta')")).scalar()
+    if not has_meta:
+        return
+    stored = conn.execute(text("SELECT value FROM store_meta WHERE key = 'srid'")).scalar()
+    if stored is not None and int(stored) != srid:
+        raise StoreError(
+            f"the store keeps geometry in EPSG:{stored} but SOZIALRAUM_SRID is {srid}; "
+            "use the store's CRS or a new database"
+        )
+
+
+def open_store(settings: StoreSettings) -> Engine:
+    """Engine on an up-to-date store: start the embedded cluster if needed and migrate."""
+    url = resolve_database_url(settings)
+    migrate(url, settings.srid)
+    return make_engine(url)
