@@ -10,6 +10,7 @@ Re-running with the same input is a no-op; ``force`` replaces the system (or lev
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -103,20 +104,26 @@ def plan_from_manifest(
             plan.parent_by = _parent_rule(level, manifest.levels[rank - 1])
         if level.source is not None:
             extra = _name_fields_wanted_from(manifest, level.key)
-            plan.layer = read(
-                level.source,
-                FieldMap(
-                    code_field=level.code_field or "",
-                    name_field=level.name_field,
-                    parent_field=level.parent_field,
-                    code_length=level.code_length,
-                    crs=level.source.crs,
-                    layer=level.source.layer,
-                    extra_fields=extra,
-                    fixes=tuple(level.fixes),
-                    apply_fixes=apply_fixes,
-                ),
+            fields = FieldMap(
+                code_field=level.code_field or "",
+                name_field=level.name_field,
+                parent_field=level.parent_field,
+                code_length=level.code_length,
+                crs=level.source.crs,
+                layer=level.source.layer,
+                extra_fields=extra,
+                fixes=tuple(level.fixes),
+                apply_fixes=apply_fixes,
             )
+            try:
+                plan.layer = read(level.source, fields)
+            except IngestError as exc:
+                if level.fixes and not apply_fixes:
+                    raise IngestError(
+                        f"{exc}; the manifest lists {len(level.fixes)} known correction(s) "
+                        "for this file: rerun with --apply-fixes"
+                    ) from exc
+                raise
         else:
             plan.derive_from = level.derive.from_level
         if level.check_against is not None:
@@ -392,10 +399,10 @@ def _load_levels(
         )
     for level in plan.levels:
         if level.reference is not None:
-            ref, ref_layer = level.reference
+            _ref, ref_layer = level.reference
             stage_layer(conn, _in_known_crs(ref_layer, srid), f"<ref>{level.key}", srid)
     by_rank = sorted(plan.levels, key=lambda lvl: lvl.rank)
-    for parent, child in zip(by_rank, by_rank[1:], strict=False):
+    for parent, child in itertools.pairwise(by_rank):
         if plan.only_levels is None or child.key in plan.only_levels:
             hierarchy.assign_parents(
                 conn,
@@ -443,7 +450,7 @@ def _run_checks(
         result.checks.append(
             hierarchy.check_sibling_overlaps(conn, level.key, level_ids[level.key])
         )
-    for parent, child in zip(by_rank, by_rank[1:], strict=False):
+    for parent, child in itertools.pairwise(by_rank):
         result.checks.append(
             hierarchy.check_parents(conn, child.key, level_ids[child.key], level_ids[parent.key])
         )

@@ -179,3 +179,12 @@ def _unzip(archive: Path, target_dir: Path, wanted: str | None) -> Path:
             if path.suffix.lower() == suffix:
                 return path
     raise ValueError("zip contains no vector file")
+
+
+def fetch_url(url: str, settings: DataSettings, progress: ProgressHook | None = None) -> Path:
+    """Download a user-given URL (e.g. a WFS GetFeature request) into the cache."""
+    key = hashlib.sha256(url.encode()).hexdigest()[:16]
+    source = Source(title=f"url-{key}", urls=[url], landing_page=None)
+    target_dir = settings.cache_dir / source.title
+    cached = _cached_file(target_dir, source)
+    return cached if cached is not None else _download(source, target_dir, settings, progress)

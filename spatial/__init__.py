@@ -1,1 +1,1 @@
-"""Geometry and CRS core and the PostGIS store: settings, the embedded cluster, models, migrations."""
+"""Geometry and CRS core and the PostGIS store: settings, embedded cluster, migrations."""

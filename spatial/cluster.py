@@ -47,7 +47,7 @@ class ClusterStatus:
 
 
 def find_pg_bindir(explicit: Path | None = None) -> Path:
-    """The directory with initdb and pg_ctl: the setting, pg_config, or the newest Debian install."""
+    """The directory with initdb and pg_ctl: the setting, the newest Debian install, or PATH."""
     if explicit is not None:
         if not (explicit / "initdb").exists():
             raise ClusterError(f"no initdb in SOZIALRAUM_PG_BINDIR={explicit}")

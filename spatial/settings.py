@@ -1,4 +1,4 @@
-"""Configuration of the store and of the data sources (pydantic-settings, prefix ``SOZIALRAUM_``)."""
+"""Configuration of the store and of the data sources (prefix ``SOZIALRAUM_``)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""The command-line interface: the composition root for jobs run from a shell."""

@@ -1,0 +1,165 @@
+"""``sozialraum ingest …``: run ingest jobs with a progress display and a summary table."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ingest.boundaries import IngestResult
+from ingest.jobs import FileLevel, ingest_file, ingest_system
+from ingest.readers import FieldMap
+from spatial.errors import SozialraumError
+from spatial.settings import DataSettings, StoreSettings
+from spatial.store import make_engine, migrate, resolve_database_url
+
+console = Console()
+ingest_app = typer.Typer(help="Bring boundaries and data into the store.", no_args_is_help=True)
+
+
+@contextmanager
+def _progress():
+    """A spinner per step; downloads show the bytes received."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        state: dict = {"step": None, "download": None}
+
+        def step(description: str) -> None:
+            if state["step"] is not None:
+                progress.update(state["step"], completed=1, total=1)
+            state["step"] = progress.add_task(description, total=None)
+
+        def download(done: int, total: int | None) -> None:
+            if state["download"] is None:
+                state["download"] = progress.add_task("download", total=total)
+            of = f" of {total / 1e6:.1f} MB" if total else ""
+            progress.update(
+                state["download"],
+                completed=done,
+                total=total,
+                description=f"download: {done / 1e6:.1f} MB{of}",
+            )
+
+        yield step, download
+        if state["step"] is not None:
+            progress.update(state["step"], completed=1, total=1)
+
+
+def print_result(label: str, result: IngestResult) -> None:
+    if result.skipped:
+        console.print(result.message)
+        return
+    table = Table(title=f"{label}: ingest run {result.run_id}")
+    for column in ("level", "features", "repaired", "area km²"):
+        table.add_column(column, justify="left" if column == "level" else "right")
+    for row in result.summary:
+        repaired = row["repaired_geometries"] + row["repaired_codes"]
+        name = f"{row['name']} ({row['level']})" + (" – dissolved" if row["derived"] else "")
+        table.add_row(name, str(row["features"]), str(repaired), f"{row['area_km2']:,.2f}")
+    console.print(table)
+    for note in result.notes:
+        console.print(f"• {note}")
+    for check in result.checks:
+        mark = "[green]✓[/]" if check.ok else "[yellow]![/]"
+        console.print(f"{mark} {check.level}: {check.detail}", highlight=False)
+        for example in check.examples if not check.ok else []:
+            console.print(f"    {example}", highlight=False)
+
+
+def _engine(store: StoreSettings):
+    url = resolve_database_url(store)
+    migrate(url, store.srid)
+    return make_engine(url)
+
+
+def run_system_ingest(
+    system: str, store: StoreSettings, data: DataSettings, *, force: bool, apply_fixes: bool
+) -> IngestResult:
+    engine = _engine(store)
+    try:
+        with _progress() as (step, download):
+            result = ingest_system(
+                engine,
+                system,
+                data,
+                srid=store.srid,
+                force=force,
+                apply_fixes=apply_fixes,
+                step=step,
+                download=download,
+            )
+    finally:
+        engine.dispose()
+    print_result(system, result)
+    return result
+
+
+@ingest_app.command("boundaries")
+def boundaries(
+    system: Annotated[str, typer.Option(help="Region system key, e.g. berlin-lor-2021.")],
+    file: Annotated[
+        str | None,
+        typer.Option(
+            help="Load one file or URL (Shapefile, GeoJSON, GPKG, FlatGeobuf, WFS) "
+            "as --level of --system instead of the manifest."
+        ),
+    ] = None,
+    level: Annotated[str | None, typer.Option(help="Level key for --file, e.g. stadtteil.")] = None,
+    level_name: Annotated[str | None, typer.Option(help="Display name of the level.")] = None,
+    code_field: Annotated[str | None, typer.Option(help="Field with the region code.")] = None,
+    name_field: Annotated[str | None, typer.Option(help="Field with the region name.")] = None,
+    parent_field: Annotated[
+        str | None, typer.Option(help="Field with the parent region's code.")
+    ] = None,
+    code_length: Annotated[
+        int | None, typer.Option(help="Length of codes (repairs lost leading zeros).")
+    ] = None,
+    crs: Annotated[str | None, typer.Option(help="CRS to assume if the file has none.")] = None,
+    layer: Annotated[str | None, typer.Option(help="Layer inside the file.")] = None,
+    system_name: Annotated[str | None, typer.Option(help="Name of a new region system.")] = None,
+    city: Annotated[str | None, typer.Option(help="City of a new region system.")] = None,
+    force: Annotated[bool, typer.Option(help="Replace what is loaded.")] = False,
+    apply_fixes: Annotated[
+        bool, typer.Option(help="Apply the known source corrections listed in the manifest.")
+    ] = False,
+) -> None:
+    """Load region boundaries: a whole system from its manifest, or one file with --file."""
+    store, data = StoreSettings(), DataSettings()
+    if file is None:
+        run_system_ingest(system, store, data, force=force, apply_fixes=apply_fixes)
+        return
+    if not level or not code_field:
+        raise SozialraumError("--file needs --level and --code-field")
+    spec = FileLevel(
+        system=system,
+        level=level,
+        level_name=level_name,
+        system_name=system_name,
+        city=city,
+        fields=FieldMap(
+            code_field=code_field,
+            name_field=name_field,
+            parent_field=parent_field,
+            code_length=code_length,
+            crs=crs,
+            layer=layer,
+        ),
+    )
+    engine = _engine(store)
+    try:
+        with _progress() as (step, download):
+            result = ingest_file(
+                engine, file, spec, data, srid=store.srid, force=force, step=step, download=download
+            )
+    finally:
+        engine.dispose()
+    print_result(f"{system}:{level}", result)

@@ -1,0 +1,153 @@
+"""The ``sozialraum`` command: manage the store, run ingest jobs, serve the web app.
+
+Errors a user can fix are printed as one line (exit code 1); ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from cli.ingest import ingest_app
+from spatial.cluster import EmbeddedCluster
+from spatial.errors import SozialraumError
+from spatial.settings import DataSettings, StoreSettings
+from spatial.store import migrate, resolve_database_url
+
+console = Console()
+err_console = Console(stderr=True)
+
+app = typer.Typer(
+    help="sozialraum: social-space analytics on region hierarchies (LOR and others).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(
+    help="Manage the store (the embedded PostgreSQL + PostGIS cluster).", no_args_is_help=True
+)
+app.add_typer(db_app, name="db")
+app.add_typer(ingest_app, name="ingest")
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    """Global options."""
+
+
+def _embedded(settings: StoreSettings) -> EmbeddedCluster:
+    if settings.database_url:
+        raise SozialraumError(
+            "SOZIALRAUM_DATABASE_URL is set: the embedded cluster is not used; "
+            "manage that database with its own tools"
+        )
+    return EmbeddedCluster(settings.data_dir, settings.pg_bindir)
+
+
+@db_app.command("start")
+def db_start() -> None:
+    """Start the embedded cluster (created on first start)."""
+    cluster = _embedded(StoreSettings())
+    notes = cluster.start()
+    for note in notes:
+        console.print(f"• {note}")
+    console.print(cluster.status().describe())
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded cluster."""
+    cluster = _embedded(StoreSettings())
+    console.print("stopped" if cluster.stop() else "not running")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Show whether the embedded cluster runs (exit code 3 when it does not)."""
+    status = _embedded(StoreSettings()).status()
+    console.print(status.describe())
+    if not status.running:
+        raise typer.Exit(3)
+
+
+@db_app.command("url")
+def db_url() -> None:
+    """Print the database URL (starting the embedded cluster when needed)."""
+    print(resolve_database_url(StoreSettings()))
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Bring the schema up to date (Alembic)."""
+    settings = StoreSettings()
+    revision = migrate(resolve_database_url(settings), settings.srid)
+    console.print(f"schema at revision {revision}")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the web app and API."""
+    import uvicorn
+
+    from web.app import create_app
+    from web.settings import WebSettings
+
+    store = StoreSettings()
+    url = resolve_database_url(store)
+    migrate(url, store.srid)
+    app_ = create_app(WebSettings(), store.model_copy(update={"database_url": url}))
+    console.print(f"serving on http://{host}:{port}")
+    uvicorn.run(app_, host=host, port=port, log_level="info")
+
+
+@app.command("demo")
+def demo(
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
+    mirror: Annotated[
+        Path | None, typer.Option(help="Local data mirror (default: SOZIALRAUM_DATA_MIRROR).")
+    ] = None,
+) -> None:
+    """Start the store, load the Berlin boundaries (2021 and 2019) and serve the app."""
+    from cli.ingest import run_system_ingest
+
+    data = DataSettings() if mirror is None else DataSettings(data_mirror=mirror)
+    store = StoreSettings()
+    url = resolve_database_url(store)
+    migrate(url, store.srid)
+    store = store.model_copy(update={"database_url": url})
+    run_system_ingest("berlin-lor-2021", store, data, force=False, apply_fixes=False)
+    run_system_ingest("berlin-lor-2019", store, data, force=False, apply_fixes=True)
+    serve(host="127.0.0.1", port=port)
+
+
+def main() -> None:
+    debug = "--debug" in sys.argv
+    try:
+        app()
+    except SozialraumError as exc:
+        if debug:
+            raise
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except Exception as exc:  # a bug or an environment problem: still one line by default
+        if debug:
+            raise
+        err_console.print(
+            f"[bold red]error:[/] {type(exc).__name__}: {exc} (run with --debug for details)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

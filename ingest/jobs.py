@@ -1,0 +1,151 @@
+"""The boundary ingest jobs the CLI runs: a whole system from its manifest, or one level of a
+system from a user file or URL (Shapefile, GeoJSON, GeoPackage, FlatGeobuf, WFS GetFeature)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from ingest.boundaries import (
+    IngestResult,
+    LevelPlan,
+    Step,
+    SystemPlan,
+    load_plan,
+    plan_checksum,
+    plan_from_manifest,
+)
+from ingest.errors import IngestError
+from ingest.manifest import load_manifest
+from ingest.readers import FieldMap, read_region_layer
+from ingest.sources import ProgressHook, companion_files, fetch_url
+from spatial.settings import DataSettings
+
+
+def ingest_system(
+    engine: Engine,
+    system: str,
+    settings: DataSettings,
+    *,
+    srid: int,
+    force: bool = False,
+    apply_fixes: bool = False,
+    step: Step | None = None,
+    download: ProgressHook | None = None,
+) -> IngestResult:
+    """Load every level of ``system`` as its manifest describes."""
+    manifest = load_manifest(settings.manifest_dir, system)
+    plan, files = plan_from_manifest(
+        manifest, settings, apply_fixes=apply_fixes, step=step, download=download
+    )
+    options = {"apply_fixes": apply_fixes, "manifest": manifest.model_dump(mode="json")}
+    return load_plan(
+        engine,
+        plan,
+        srid=srid,
+        checksum=plan_checksum(plan, files, options),
+        source_label=system,
+        options={"apply_fixes": apply_fixes},
+        force=force,
+        step=step,
+    )
+
+
+@dataclass(frozen=True)
+class FileLevel:
+    """What the user says about a single file: the level it is and how its fields map."""
+
+    system: str
+    level: str
+    fields: FieldMap
+    level_name: str | None = None
+    system_name: str | None = None
+    city: str | None = None
+
+
+def ingest_file(
+    engine: Engine,
+    source: str,
+    spec: FileLevel,
+    settings: DataSettings,
+    *,
+    srid: int,
+    force: bool = False,
+    step: Step | None = None,
+    download: ProgressHook | None = None,
+) -> IngestResult:
+    """Load one file (or URL) as a level of a (new or existing) region system.
+
+    The level becomes the finest level of the system, or replaces the level of the same key;
+    its parent level is the next coarser one (by parent field, code prefix, or largest overlap).
+    """
+    if source.startswith(("http://", "https://")):
+        if step:
+            step(f"downloading {source}")
+        path = fetch_url(source, settings, download)
+    else:
+        path = Path(source).expanduser().resolve()
+    if step:
+        step(f"reading {path.name}")
+    layer = read_region_layer(path, spec.fields)
+    levels = _existing_levels(engine, spec.system)
+    current = next((lvl for lvl in levels if lvl.key == spec.level), None)
+    if current is None:
+        current = LevelPlan(
+            key=spec.level,
+            name=spec.level_name or spec.level,
+            rank=max((lvl.rank for lvl in levels), default=-1) + 1,
+        )
+        levels.append(current)
+    current.layer = layer
+    current.code_length = spec.fields.code_length or current.code_length
+    if spec.level_name:
+        current.name = spec.level_name
+    coarser = [lvl for lvl in levels if lvl.rank < current.rank]
+    if coarser:
+        parent = max(coarser, key=lambda lvl: lvl.rank)
+        if spec.fields.parent_field:
+            current.parent_by = "field"
+        elif (
+            parent.code_length and current.code_length and parent.code_length < current.code_length
+        ):
+            current.parent_by = "prefix"
+        else:
+            current.parent_by = "containment"
+    if spec.fields.parent_field and not coarser:
+        raise IngestError(
+            f"--parent-field given but {spec.system!r} has no coarser level than {spec.level!r}"
+        )
+    plan = SystemPlan(
+        key=spec.system,
+        name=spec.system_name or spec.system,
+        city=spec.city or "",
+        levels=sorted(levels, key=lambda lvl: lvl.rank),
+        only_levels={spec.level},
+    )
+    options = {"source": source, "level": spec.level, "fields": repr(spec.fields)}
+    return load_plan(
+        engine,
+        plan,
+        srid=srid,
+        checksum=plan_checksum(plan, companion_files(path), options),
+        source_label=f"{spec.system}:{spec.level}",
+        options=options,
+        force=force,
+        step=step,
+    )
+
+
+def _existing_levels(engine: Engine, system: str) -> list[LevelPlan]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT l.key, l.name, l.rank, l.code_length FROM region_levels l "
+                "JOIN region_systems s ON s.id = l.system_id WHERE s.key = :key ORDER BY l.rank"
+            ),
+            {"key": system},
+        ).all()
+    return [LevelPlan(key=r.key, name=r.name, rank=r.rank, code_length=r.code_length) for r in rows]

@@ -1,0 +1,141 @@
+"""Shared fixtures: a real PostgreSQL + PostGIS cluster started by the tests themselves (with the
+project's own embedded-cluster code), a migrated template database, a fresh database per test,
+and the real Berlin data mirror."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine, make_url
+
+from ingest.jobs import ingest_system
+from spatial.cluster import EmbeddedCluster
+from spatial.settings import PROJECT_ROOT, DataSettings
+from spatial.store import make_engine, migrate
+
+SRID = 25833
+TEMPLATE = "sz_template"
+_counter = itertools.count()
+
+
+def mirror_dir() -> Path | None:
+    configured = os.environ.get("SOZIALRAUM_DATA_MIRROR")
+    candidate = Path(configured) if configured else PROJECT_ROOT.parent / "shared" / "data"
+    return candidate.resolve() if (candidate / "berlin").is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def mirror() -> Path:
+    found = mirror_dir()
+    if found is None:
+        pytest.skip("no data mirror: set SOZIALRAUM_DATA_MIRROR to the Berlin data directory")
+    return found
+
+
+def accessible_tempdir(prefix: str) -> Path:
+    """A temp dir the postgres user can enter (pytest's tmp_path is private to root)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    os.chmod(path, 0o755)
+    return path
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[EmbeddedCluster]:
+    root = accessible_tempdir("sz-test-")
+    cluster = EmbeddedCluster(root)
+    cluster.start()
+    admin_url = cluster.url()
+    with _admin(admin_url) as conn:
+        conn.execute(f'CREATE DATABASE "{TEMPLATE}"')
+    migrate(_with_db(admin_url, TEMPLATE), SRID)
+    yield cluster
+    cluster.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def _with_db(url: str, name: str) -> str:
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def _admin(url: str) -> psycopg.Connection:
+    parsed = make_url(url)
+    return psycopg.connect(
+        host=parsed.host,
+        port=parsed.port,
+        user=parsed.username,
+        password=parsed.password,
+        dbname="postgres",
+        autocommit=True,
+    )
+
+
+def create_database(cluster: EmbeddedCluster) -> str:
+    name = f"sz_test_{os.getpid()}_{next(_counter)}"
+    with _admin(cluster.url()) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
+    return _with_db(cluster.url(), name)
+
+
+def drop_database(cluster: EmbeddedCluster, url: str) -> None:
+    name = make_url(url).database
+    with _admin(cluster.url()) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def db_url(cluster: EmbeddedCluster) -> Iterator[str]:
+    url = create_database(cluster)
+    yield url
+    drop_database(cluster, url)
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def data_settings(tmp_path: Path) -> DataSettings:
+    """No mirror, a private download cache: for generated files and local servers."""
+    return DataSettings(data_mirror=None, cache_dir=tmp_path / "cache")
+
+
+@pytest.fixture(scope="session")
+def mirror_settings(mirror: Path, tmp_path_factory) -> DataSettings:
+    return DataSettings(data_mirror=mirror, cache_dir=tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture(scope="session")
+def berlin_url(cluster: EmbeddedCluster, mirror_settings: DataSettings) -> Iterator[str]:
+    """A database with berlin-lor-2021 and berlin-lor-2019 (with its fix) loaded, read-only."""
+    url = create_database(cluster)
+    eng = make_engine(url)
+    ingest_system(eng, "berlin-lor-2021", mirror_settings, srid=SRID)
+    ingest_system(eng, "berlin-lor-2019", mirror_settings, srid=SRID, apply_fixes=True)
+    eng.dispose()
+    yield url
+    drop_database(cluster, url)
+
+
+@pytest.fixture
+def berlin_engine(berlin_url: str) -> Iterator[Engine]:
+    eng = make_engine(berlin_url)
+    yield eng
+    eng.dispose()
+
+
+def table_counts(engine: Engine) -> dict[str, int]:
+    """Row counts of every table the ingest writes: 'nothing was written' means these stay."""
+    tables = ("region_systems", "region_levels", "regions", "ingest_runs")
+    with engine.connect() as conn:
+        return {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables}

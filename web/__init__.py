@@ -1,0 +1,1 @@
+"""The FastAPI application: JSON API, map pages, exports, OGC API Features and tiles."""
