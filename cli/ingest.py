@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ingest.boundaries import IngestResult
-from ingest.jobs import FileLevel, ingest_file, ingest_system
-from ingest.readers import FieldMap
 from spatial.errors import SozialraumError
 from spatial.settings import DataSettings, StoreSettings
 from spatial.store import make_engine, migrate, resolve_database_url
+
+if TYPE_CHECKING:  # the ingest stack (pandas, GDAL) loads only when an ingest command runs
+    from ingest.boundaries import IngestResult
 
 console = Console()
 ingest_app = typer.Typer(help="Bring boundaries and data into the store.", no_args_is_help=True)
@@ -84,6 +84,8 @@ def _engine(store: StoreSettings):
 def run_system_ingest(
     system: str, store: StoreSettings, data: DataSettings, *, force: bool, apply_fixes: bool
 ) -> IngestResult:
+    from ingest.jobs import ingest_system
+
     engine = _engine(store)
     try:
         with _progress() as (step, download):
@@ -133,6 +135,9 @@ def boundaries(
     ] = False,
 ) -> None:
     """Load region boundaries: a whole system from its manifest, or one file with --file."""
+    from ingest.jobs import FileLevel, ingest_file
+    from ingest.readers import FieldMap
+
     store, data = StoreSettings(), DataSettings()
     if file is None:
         run_system_ingest(system, store, data, force=force, apply_fixes=apply_fixes)

@@ -219,7 +219,10 @@ def _polygon_wkb(frame, rows: pd.DataFrame, path: Path) -> list[str]:
     for index, (geom, type_id) in enumerate(zip(geoms, types, strict=True)):
         if geom is None or shapely.is_empty(geom):
             raise IngestError(
-                f"feature {rows['code'].iat[index]!r} has no geometry", file=path, feature=index
+                f"feature {rows['code'].iat[index]!r} has no geometry "
+                "(is the file truncated or corrupt?)",
+                file=path,
+                feature=index,
             )
         if type_id not in (3, 6):  # Polygon, MultiPolygon
             raise IngestError(

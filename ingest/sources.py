@@ -34,13 +34,21 @@ _SUFFIX_BY_TYPE = {
 }
 
 
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file's bytes (what a manifest's ``sha256`` declares)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def sha256_of(paths: list[Path]) -> str:
+    """One checksum over several files (names and contents), e.g. a shapefile's parts."""
     digest = hashlib.sha256()
     for path in sorted(paths):
         digest.update(path.name.encode())
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        digest.update(file_sha256(path).encode())
     return digest.hexdigest()
 
 
@@ -122,13 +130,14 @@ def _download(
         try:
             path = _fetch(url, target_dir, settings.download_timeout_s, limit, progress)
             if source.sha256:
-                actual = sha256_of([path])
+                actual = file_sha256(path)
                 if actual != source.sha256.lower():
                     raise ValueError(f"checksum {actual[:12]}… differs from {source.sha256[:12]}…")
             if path.suffix == ".zip":
                 path = _unzip(path, target_dir, _wanted_name(source))
         except (httpx.HTTPError, OSError, ValueError, zipfile.BadZipFile) as exc:
-            failures.append(f"{url} ({type(exc).__name__}: {exc})")
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            failures.append(f"{url} ({type(exc).__name__}: {reason})")
             continue
         (target_dir / ".complete").write_text(str(path.relative_to(target_dir)))
         return path

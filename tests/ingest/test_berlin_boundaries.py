@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pyogrio
 import pytest
+from conftest import SRID, table_counts
 from sqlalchemy import text
 
-from conftest import SRID, table_counts
 from ingest.errors import IngestError
 from ingest.jobs import ingest_system
 
@@ -31,7 +31,8 @@ def regions(engine, system: str, level: str) -> dict[str, dict]:
         rows = conn.execute(
             text(
                 "SELECT r.code, r.name, r.parent_code, r.area_m2, ST_SRID(r.geom) AS srid, "
-                "GeometryType(r.geom) AS gtype FROM regions r JOIN region_levels l ON l.id = r.level_id "
+                "GeometryType(r.geom) AS gtype FROM regions r "
+                "JOIN region_levels l ON l.id = r.level_id "
                 "JOIN region_systems s ON s.id = r.system_id WHERE s.key = :s AND l.key = :l"
             ),
             {"s": system, "l": level},

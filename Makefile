@@ -1,0 +1,43 @@
+# The two commands: `make demo` and `make test`. Both set up everything they need.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+
+# Use the local data mirror next to the project when there is one and none is configured.
+ifeq ($(strip $(SOZIALRAUM_DATA_MIRROR)),)
+  ifneq ($(wildcard ../shared/data/berlin),)
+    export SOZIALRAUM_DATA_MIRROR := $(abspath ../shared/data)
+  endif
+endif
+
+.PHONY: demo test bench lint format setup system-deps clean-db
+
+demo: setup
+	$(BIN)/sozialraum demo --port 8000
+
+test: setup
+	$(BIN)/pytest
+
+bench: setup
+	$(BIN)/python -m bench
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+setup: system-deps $(VENV)/.installed
+
+system-deps:
+	@scripts/ensure-system-deps.sh
+
+$(VENV)/.installed: pyproject.toml uv.lock
+	@scripts/setup-python.sh
+	@touch $@
+
+clean-db:
+	-$(BIN)/sozialraum db stop
+	rm -rf var

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Make sure PostgreSQL server binaries and PostGIS are installed (apt, when we are root on
+# Debian); otherwise say exactly what to install. Prints nothing when all is there.
+set -euo pipefail
+
+pg_version() {
+  local initdb
+  initdb=$(ls -d /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n 1 || true)
+  [ -n "$initdb" ] && basename "$(dirname "$(dirname "$initdb")")"
+}
+
+have_postgis() {
+  local version
+  version=$(pg_version) || return 1
+  [ -f "/usr/share/postgresql/${version}/extension/postgis.control" ]
+}
+
+if [ -n "${SOZIALRAUM_DATABASE_URL:-${DATABASE_URL:-}}" ] || have_postgis; then
+  exit 0
+fi
+
+version=$(pg_version || echo 15)
+packages="postgresql-${version} postgresql-${version}-postgis-3"
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "installing ${packages} (apt)…"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends ${packages} >/dev/null
+  have_postgis && exit 0
+fi
+echo "error: PostgreSQL with PostGIS is needed. Install it, e.g.: sudo apt-get install ${packages}" >&2
+echo "       or point SOZIALRAUM_DATABASE_URL at an existing PostGIS database." >&2
+exit 1

@@ -1,0 +1,108 @@
+"""The ``sozialraum`` command as a user runs it: help, one-line errors, and the demo server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from conftest import accessible_tempdir
+from geodata import points, write
+
+CLI = [sys.executable, "-m", "cli.main"]
+
+
+def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args],
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["db"], ["ingest"], ["ingest", "boundaries"], ["serve"], ["demo"]]
+)
+def test_every_command_has_help(command):
+    result = run(*command, "--help")
+    assert result.returncode == 0 and "Usage" in result.stdout
+
+
+def test_bad_input_is_one_line_without_traceback(db_url, tmp_path):
+    path = write(points(["01"]), tmp_path / "points.gpkg")
+    args = [
+        "ingest",
+        "boundaries",
+        "--system",
+        "t",
+        "--level",
+        "a",
+        "--code-field",
+        "code",
+        "--file",
+        str(path),
+    ]
+    result = run(*args, env={"SOZIALRAUM_DATABASE_URL": db_url})
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error:") and "Point is not a polygon" in lines[0]
+    debug = run("--debug", *args, env={"SOZIALRAUM_DATABASE_URL": db_url})
+    assert "Traceback" in debug.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.mirror
+def test_demo_from_an_empty_data_dir_serves_the_api(mirror):
+    data_dir = accessible_tempdir("sz-demo-")
+    port = free_port()
+    env = {
+        **os.environ,
+        "SOZIALRAUM_DATA_DIR": str(data_dir),
+        "SOZIALRAUM_DATA_MIRROR": str(mirror),
+    }
+    env.pop("SOZIALRAUM_DATABASE_URL", None)
+    env.pop("DATABASE_URL", None)
+    proc = subprocess.Popen(
+        [*CLI, "demo", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert proc.poll() is None, proc.stdout.read()
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "demo did not answer in time"
+                time.sleep(0.5)
+        assert health.json()["status"] == "ok"
+        systems = httpx.get(f"http://127.0.0.1:{port}/api/systems").json()
+        counts = {s["key"]: [lvl["regions"] for lvl in s["levels"]] for s in systems}
+        assert counts == {"berlin-lor-2019": [12, 448], "berlin-lor-2021": [12, 58, 143, 542]}
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        run("db", "stop", env={"SOZIALRAUM_DATA_DIR": str(data_dir)})
+        shutil.rmtree(data_dir, ignore_errors=True)

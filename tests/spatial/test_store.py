@@ -1,0 +1,75 @@
+"""The schema the migrations create, and the store's guards."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import SRID
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from spatial.settings import StoreSettings
+from spatial.store import StoreError, current_revision, migrate, normalise_url
+
+
+def test_schema(engine, db_url):
+    assert current_revision(db_url) == "0001"
+    with engine.connect() as conn:
+        indexes = dict(
+            conn.execute(
+                text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'regions'")
+            ).all()
+        )
+        column = conn.execute(
+            text("SELECT type, srid FROM geometry_columns WHERE f_table_name = 'regions'")
+        ).one()
+        srid = conn.execute(text("SELECT value FROM store_meta WHERE key = 'srid'")).scalar()
+    assert "USING gist (geom)" in indexes["regions_geom_gist"]
+    assert any("UNIQUE" in d and "(system_id, level_id, code)" in d for d in indexes.values())
+    assert tuple(column) == ("MULTIPOLYGON", SRID)
+    assert srid == str(SRID)
+
+
+def test_unique_code_per_level(engine):
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO ingest_runs (kind, source, checksum, started_at, status) "
+                "VALUES ('t', 't', 'x', now(), 'ok')"
+            )
+        )
+        conn.execute(text("INSERT INTO region_systems (key, name, city) VALUES ('s', 's', 'c')"))
+        conn.execute(
+            text(
+                "INSERT INTO region_levels (system_id, key, name, rank) "
+                "SELECT id, 'l', 'l', 0 FROM region_systems"
+            )
+        )
+    insert = text(
+        "INSERT INTO regions (system_id, level_id, code, name, geom, area_m2, run_id) "
+        "SELECT s.id, l.id, '01', 'x', ST_Multi(ST_MakeEnvelope(0, 0, 1, 1, :srid)), 1, "
+        "(SELECT max(id) FROM ingest_runs) FROM region_systems s JOIN region_levels l "
+        "ON l.system_id = s.id"
+    )
+    with engine.begin() as conn:
+        conn.execute(insert, {"srid": SRID})
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(insert, {"srid": SRID})
+
+
+def test_other_storage_crs_is_refused(db_url):
+    with pytest.raises(
+        StoreError, match="keeps geometry in EPSG:25833 but SOZIALRAUM_SRID is 3035"
+    ):
+        migrate(db_url, 3035)
+
+
+def test_settings_validate_the_storage_crs():
+    with pytest.raises(ValueError, match="not a projected CRS in metres"):
+        StoreSettings(srid=4326)
+    assert StoreSettings(srid=3035).srid == 3035
+
+
+def test_url_schemes_are_normalised():
+    assert normalise_url("postgres://u:p@h:5/db") == "postgresql+psycopg://u:p@h:5/db"
+    with pytest.raises(StoreError, match="must point to PostgreSQL"):
+        normalise_url("mysql://u@h/db")
