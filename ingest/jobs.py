@@ -9,17 +9,10 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from ingest.boundaries import (
-    IngestResult,
-    LevelPlan,
-    Step,
-    SystemPlan,
-    load_plan,
-    plan_checksum,
-    plan_from_manifest,
-)
+from ingest.boundaries import IngestResult, load_plan
 from ingest.errors import IngestError
 from ingest.manifest import load_manifest
+from ingest.plan import LevelPlan, Step, SystemPlan, plan_checksum, plan_from_manifest
 from ingest.readers import FieldMap, read_region_layer
 from ingest.sources import ProgressHook, companion_files, fetch_url
 from spatial.settings import DataSettings

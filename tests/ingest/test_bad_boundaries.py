@@ -174,3 +174,18 @@ def test_failure_late_in_the_transaction_rolls_back(engine, tmp_path, data_setti
     )
     path = write(degenerate, tmp_path / "flat.gpkg")
     assert_rejected(engine, path, data_settings, "flat.gpkg", "feature 1", "no area left")
+
+
+def test_crs_without_epsg_code_is_transformed(engine, tmp_path, data_settings):
+    """A local transverse Mercator (no EPSG code) is transformed with pyproj, not rejected."""
+    local = "+proj=tmerc +lat_0=52.5 +lon_0=13.4 +k=1 +x_0=0 +y_0=0 +ellps=GRS80 +units=m"
+    frame = gpd.GeoDataFrame(
+        {"code": ["01", "02"], "name": ["a", "b"]},
+        geometry=[box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000)],
+        crs=local,
+    )
+    path = write(frame, tmp_path / "local.gpkg")
+    result = load(engine, path, data_settings)
+    assert any("transformed from a custom CRS" in note for note in result.notes)
+    # Two 1 km² squares near Berlin stay 2 km² within UTM's scale error.
+    assert result.summary[0]["area_km2"] == pytest.approx(2.0, rel=0.002)

@@ -1,0 +1,32 @@
+"""``python -m bench``: run every benchmark against a private PostGIS cluster."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from bench.boundaries import bench_boundaries
+from spatial.cluster import EmbeddedCluster
+from spatial.settings import PROJECT_ROOT, DataSettings
+
+
+def main() -> None:
+    mirror = os.environ.get("SOZIALRAUM_DATA_MIRROR") or str(PROJECT_ROOT.parent / "shared/data")
+    if not (Path(mirror) / "berlin").is_dir():
+        raise SystemExit("benchmarks need the data mirror: set SOZIALRAUM_DATA_MIRROR")
+    root = Path(tempfile.mkdtemp(prefix="sz-bench-"))
+    os.chmod(root, 0o755)
+    cluster = EmbeddedCluster(root)
+    try:
+        cluster.start()
+        data = DataSettings(data_mirror=Path(mirror), cache_dir=root / "cache")
+        bench_boundaries(cluster.url(), data, repeats=int(os.environ.get("BENCH_REPEATS", "5")))
+    finally:
+        cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
