@@ -168,3 +168,37 @@ def boundaries(
     finally:
         engine.dispose()
     print_result(f"{system}:{level}", result)
+
+
+@ingest_app.command("statistics")
+def statistics(
+    source: Annotated[str, typer.Option(help="Statistics source key, e.g. berlin-population-t1.")],
+    force: Annotated[bool, typer.Option(help="Replace what this source loaded.")] = False,
+    skip_unknown: Annotated[
+        bool, typer.Option(help="Skip and report rows whose region code does not exist.")
+    ] = False,
+) -> None:
+    """Load a statistics source described in data/statistics/ (values per region and period)."""
+    from ingest.statistics import ingest_statistics
+
+    store, data = StoreSettings(), DataSettings()
+    engine = _engine(store)
+    try:
+        with _progress() as (step, _download):
+            result = ingest_statistics(
+                engine, source, data, force=force, skip_unknown=skip_unknown, step=step
+            )
+    finally:
+        engine.dispose()
+    if result["skipped"]:
+        console.print(result["notes"][0])
+        return
+    table = Table(title=f"{source}: ingest run {result['run_id']}")
+    table.add_column("status")
+    table.add_column("values", justify="right")
+    for status, count in sorted(result["counts"].items()):
+        table.add_row(status, f"{count:,}")
+    console.print(table)
+    console.print(f"periods: {', '.join(p.strftime('%d.%m.%Y') for p in result['periods'])}")
+    for note in result["notes"]:
+        console.print(f"• {note}")

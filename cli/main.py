@@ -90,6 +90,29 @@ def db_migrate() -> None:
     console.print(f"schema at revision {revision}")
 
 
+indicators_app = typer.Typer(help="The indicator catalog.", no_args_is_help=True)
+app.add_typer(indicators_app, name="indicators")
+
+
+@indicators_app.command("list")
+def indicators_list() -> None:
+    """Print the indicator catalog (from data/indicators)."""
+    from rich.table import Table
+
+    from ingest.catalog import all_catalogs
+
+    table = Table(title="Indikatoren")
+    for column in ("key", "Name", "unit", "kind", "aggregation", "polarity", "catalog"):
+        table.add_column(column)
+    for catalog in all_catalogs(DataSettings().catalog_dir):
+        for ind in catalog.indicators:
+            rule = ind.aggregation
+            if ind.aggregation == "ratio":
+                rule = f"ratio {ind.numerator} / {ind.denominator}"
+            table.add_row(ind.key, ind.name_de, ind.unit, ind.kind, rule, ind.polarity, catalog.key)
+    console.print(table)
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -116,7 +139,7 @@ def demo(
         Path | None, typer.Option(help="Local data mirror (default: SOZIALRAUM_DATA_MIRROR).")
     ] = None,
 ) -> None:
-    """Start the store, load the Berlin boundaries (2021 and 2019) and serve the app."""
+    """Start the store, load the Berlin boundaries and statistics, and serve the app."""
     from cli.ingest import run_system_ingest
 
     data = DataSettings() if mirror is None else DataSettings(data_mirror=mirror)
@@ -126,7 +149,26 @@ def demo(
     store = store.model_copy(update={"database_url": url})
     run_system_ingest("berlin-lor-2021", store, data, force=False, apply_fixes=False)
     run_system_ingest("berlin-lor-2019", store, data, force=False, apply_fixes=True)
+    _load_demo_statistics(store, data)
     serve(host="127.0.0.1", port=port)
+
+
+def _load_demo_statistics(store: StoreSettings, data: DataSettings) -> None:
+    from ingest.statistics import ingest_statistics
+    from spatial.store import make_engine
+
+    engine = make_engine(store.database_url or resolve_database_url(store))
+    try:
+        for source in sorted(p.stem for p in data.statistics_dir.glob("*.toml")):
+            result = ingest_statistics(engine, source, data)
+            state = (
+                "already loaded"
+                if result["skipped"]
+                else f"{sum(result['counts'].values()):,} values"
+            )
+            console.print(f"• statistics {source}: {state}")
+    finally:
+        engine.dispose()
 
 
 def main() -> None:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import tomllib
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ingest.errors import IngestError
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class Strict(BaseModel):
@@ -122,21 +124,28 @@ def available_systems(manifest_dir: Path) -> list[str]:
     return sorted(p.stem for p in manifest_dir.glob("*.toml"))
 
 
-def load_manifest(manifest_dir: Path, system: str) -> SystemManifest:
-    """Read and validate ``<manifest_dir>/<system>.toml``."""
-    path = manifest_dir / f"{system}.toml"
+def load_toml_model(directory: Path, key: str, model: type[M], what: str) -> M:
+    """Read ``<directory>/<key>.toml`` into ``model``; errors name the file and the field."""
+    path = directory / f"{key}.toml"
     if not path.exists():
-        known = ", ".join(available_systems(manifest_dir)) or "none"
-        raise IngestError(f"no manifest for region system {system!r} (known: {known})", file=path)
+        known = ", ".join(sorted(p.stem for p in directory.glob("*.toml"))) or "none"
+        raise IngestError(f"no {what} {key!r} (known: {known})", file=path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        manifest = SystemManifest.model_validate(raw)
+        return model.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
     except tomllib.TOMLDecodeError as exc:
         raise IngestError(f"not valid TOML: {exc}", file=path) from exc
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = ".".join(str(part) for part in first["loc"])
-        raise IngestError(f"invalid manifest at {loc}: {first['msg']}", file=path) from exc
+        raise IngestError(f"invalid {what} at {loc}: {first['msg']}", file=path) from exc
+
+
+def load_manifest(manifest_dir: Path, system: str) -> SystemManifest:
+    """Read and validate ``<manifest_dir>/<system>.toml``."""
+    manifest = load_toml_model(manifest_dir, system, SystemManifest, "manifest for region system")
     if manifest.key != system:
-        raise IngestError(f"manifest key {manifest.key!r} does not match its file name", file=path)
+        raise IngestError(
+            f"manifest key {manifest.key!r} does not match its file name",
+            file=manifest_dir / f"{system}.toml",
+        )
     return manifest

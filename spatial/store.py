@@ -95,3 +95,10 @@ def open_store(settings: StoreSettings) -> Engine:
     url = resolve_database_url(settings)
     migrate(url, settings.srid)
     return make_engine(url)
+
+
+def head_revision() -> str:
+    """The newest migration this code base ships."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()

@@ -17,12 +17,19 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 
 from ingest.jobs import ingest_system
+from ingest.statistics import ingest_statistics
 from spatial.cluster import EmbeddedCluster
 from spatial.settings import PROJECT_ROOT, DataSettings
 from spatial.store import make_engine, migrate
 
 SRID = 25833
 TEMPLATE = "sz_template"
+STATISTICS_SOURCES = (
+    "berlin-population-t1",
+    "berlin-population-t2",
+    "berlin-population-lor2019",
+    "berlin-mss-2021-index",
+)
 _counter = itertools.count()
 
 
@@ -117,11 +124,13 @@ def mirror_settings(mirror: Path, tmp_path_factory) -> DataSettings:
 
 @pytest.fixture(scope="session")
 def berlin_url(cluster: EmbeddedCluster, mirror_settings: DataSettings) -> Iterator[str]:
-    """A database with berlin-lor-2021 and berlin-lor-2019 (with its fix) loaded, read-only."""
+    """berlin-lor-2021, berlin-lor-2019 (with its fix) and all statistics loaded; read-only."""
     url = create_database(cluster)
     eng = make_engine(url)
     ingest_system(eng, "berlin-lor-2021", mirror_settings, srid=SRID)
     ingest_system(eng, "berlin-lor-2019", mirror_settings, srid=SRID, apply_fixes=True)
+    for source in STATISTICS_SOURCES:
+        ingest_statistics(eng, source, mirror_settings)
     eng.dispose()
     yield url
     drop_database(cluster, url)
@@ -136,6 +145,13 @@ def berlin_engine(berlin_url: str) -> Iterator[Engine]:
 
 def table_counts(engine: Engine) -> dict[str, int]:
     """Row counts of every table the ingest writes: 'nothing was written' means these stay."""
-    tables = ("region_systems", "region_levels", "regions", "ingest_runs")
+    tables = (
+        "region_systems",
+        "region_levels",
+        "regions",
+        "ingest_runs",
+        "indicators",
+        "statistic_values",
+    )
     with engine.connect() as conn:
         return {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables}

@@ -8,11 +8,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from spatial.settings import StoreSettings
-from spatial.store import StoreError, current_revision, migrate, normalise_url
+from spatial.store import StoreError, current_revision, head_revision, migrate, normalise_url
 
 
 def test_schema(engine, db_url):
-    assert current_revision(db_url) == "0001"
+    assert current_revision(db_url) == head_revision() == "0002"
     with engine.connect() as conn:
         indexes = dict(
             conn.execute(

@@ -6,6 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from spatial.settings import StoreSettings
+from spatial.store import head_revision
 from web.app import create_app
 from web.settings import WebSettings
 
@@ -21,7 +22,7 @@ def test_health(client):
     body = client.get("/health").json()
     assert body["status"] == "ok" and body["database"] == "ok"
     assert body["postgis"].startswith("3.")
-    assert body["schema_revision"] == "0001"
+    assert body["schema_revision"] == head_revision()
 
 
 def test_systems_list(client):

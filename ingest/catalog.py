@@ -1,0 +1,109 @@
+"""The indicator catalog: every indicator described once (names, unit, kind, aggregation rule,
+polarity, decimals, source, small-number rule), one TOML file per source in ``data/indicators``,
+upserted into the store by every statistics ingest that uses it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from ingest.manifest import load_toml_model
+
+
+class Indicator(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    topic: str
+    name_de: str
+    name_en: str
+    description: str | None = None
+    unit: str
+    kind: Literal["count", "share", "rate", "mean", "index", "class"]
+    aggregation: Literal["sum", "ratio", "weighted_mean", "none"]
+    numerator: str | None = None
+    denominator: str | None = None
+    weight: str | None = None
+    polarity: Literal["higher_is_better", "higher_is_worse", "neutral"] = "neutral"
+    decimals: int = Field(default=0, ge=0, le=6)
+    min_population: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _rule_complete(self) -> Indicator:
+        if self.aggregation == "ratio" and not (self.numerator and self.denominator):
+            raise ValueError(f"{self.key}: 'ratio' needs numerator and denominator")
+        if self.aggregation == "weighted_mean" and not self.weight:
+            raise ValueError(f"{self.key}: 'weighted_mean' needs a weight indicator")
+        return self
+
+
+class Catalog(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: str
+    source: str
+    licence: str
+    attribution: str
+    indicators: list[Indicator] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Catalog:
+        keys = [i.key for i in self.indicators]
+        if len(set(keys)) != len(keys):
+            raise ValueError("indicator keys must be unique")
+        for indicator in self.indicators:
+            for ref in (indicator.numerator, indicator.denominator, indicator.weight):
+                if ref and ref not in keys:
+                    raise ValueError(f"{indicator.key} refers to unknown indicator {ref!r}")
+        return self
+
+
+def load_catalog(catalog_dir: Path, key: str) -> Catalog:
+    return load_toml_model(catalog_dir, key, Catalog, "indicator catalog")
+
+
+def all_catalogs(catalog_dir: Path) -> list[Catalog]:
+    return [load_catalog(catalog_dir, p.stem) for p in sorted(catalog_dir.glob("*.toml"))]
+
+
+def upsert_catalog(conn: Connection, catalog: Catalog) -> dict[str, int]:
+    """Write the catalog's indicators; returns indicator key → id."""
+    ids = {}
+    for ind in catalog.indicators:
+        ids[ind.key] = conn.execute(
+            text(
+                """
+                INSERT INTO indicators (key, catalog, topic, name_de, name_en, description, unit,
+                    kind, aggregation, numerator, denominator, weight, polarity, decimals,
+                    source, licence, attribution, min_population, definition)
+                VALUES (:key, :catalog, :topic, :name_de, :name_en, :description, :unit, :kind,
+                    :aggregation, :numerator, :denominator, :weight, :polarity, :decimals,
+                    :source, :licence, :attribution, :min_population,
+                    CAST(:definition AS jsonb))
+                ON CONFLICT (key) DO UPDATE SET catalog = EXCLUDED.catalog,
+                    topic = EXCLUDED.topic, name_de = EXCLUDED.name_de,
+                    name_en = EXCLUDED.name_en, description = EXCLUDED.description,
+                    unit = EXCLUDED.unit, kind = EXCLUDED.kind,
+                    aggregation = EXCLUDED.aggregation, numerator = EXCLUDED.numerator,
+                    denominator = EXCLUDED.denominator, weight = EXCLUDED.weight,
+                    polarity = EXCLUDED.polarity, decimals = EXCLUDED.decimals,
+                    source = EXCLUDED.source, licence = EXCLUDED.licence,
+                    attribution = EXCLUDED.attribution, min_population = EXCLUDED.min_population
+                RETURNING id
+                """
+            ),
+            {
+                **ind.model_dump(),
+                "catalog": catalog.key,
+                "source": catalog.source,
+                "licence": catalog.licence,
+                "attribution": catalog.attribution,
+                "definition": json.dumps(None),
+            },
+        ).scalar_one()
+    return ids

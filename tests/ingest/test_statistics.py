@@ -1,0 +1,254 @@
+"""Statistics ingest: the real Berlin figures, and bad or awkward tables on generated data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import SRID, table_counts
+from geodata import grid, write
+from sqlalchemy import text
+
+from ingest.errors import IngestError
+from ingest.jobs import FileLevel, ingest_file
+from ingest.readers import FieldMap
+from ingest.statistics import ingest_statistics
+from ingest.tables import parse_number
+from spatial.settings import PROJECT_ROOT, DataSettings
+
+
+def values(engine, indicator: str, period: str | None = None) -> pd.DataFrame:
+    sql = (
+        "SELECT r.code, v.period, v.value, v.status FROM statistic_values v "
+        "JOIN indicators i ON i.id = v.indicator_id JOIN regions r ON r.id = v.region_id "
+        "WHERE i.key = :key" + (" AND v.period = :period" if period else "")
+    )
+    with engine.connect() as conn:
+        return pd.read_sql(text(sql), conn, params={"key": indicator, "period": period})
+
+
+@pytest.mark.mirror
+def test_population_over_eight_half_years(berlin_engine):
+    inhabitants = values(berlin_engine, "inhabitants")
+    lor2021 = inhabitants[inhabitants["code"].str.len() == 8]
+    per_period = lor2021.groupby("period").size()
+    assert len(per_period) == 10  # 8 half-years on LOR 2021 + 2 year-ends on LOR 2019
+    dec_2024 = values(berlin_engine, "inhabitants", "2024-12-31")
+    assert len(dec_2024) == 542 and (dec_2024["status"] == "valid").all()
+    assert int(dec_2024["value"].sum()) == 3_897_145
+
+
+@pytest.mark.mirror
+def test_age_bands_add_up_in_every_region_and_period(berlin_engine):
+    with berlin_engine.connect() as conn:
+        off, compared = conn.execute(
+            text(
+                """
+            WITH bands AS (
+                SELECT v.region_id, v.period, sum(v.value) AS total FROM statistic_values v
+                JOIN indicators i ON i.id = v.indicator_id
+                WHERE i.key LIKE 'inhabitants_age_%' GROUP BY 1, 2)
+            SELECT count(*) FILTER (WHERE b.total <> v.value), count(*)
+            FROM bands b JOIN statistic_values v ON v.region_id = b.region_id
+              AND v.period = b.period
+            JOIN indicators i ON i.id = v.indicator_id AND i.key = 'inhabitants'
+            """
+            )
+        ).one()
+    assert compared == 542 * 8 + 448 * 2
+    assert off == 0
+
+
+@pytest.mark.mirror
+def test_mss_invalid_regions_are_no_data(berlin_engine):
+    s1 = values(berlin_engine, "mss_s1_unemployment")
+    assert s1["status"].value_counts().to_dict() == {"valid": 536, "no_data": 6}
+    assert set(s1["period"].astype(str)) == {"2020-12-31"}
+    assert s1["value"].min() >= 0  # no -9999 sentinel survived as a number
+    assert s1.loc[s1["code"] == "03300515", "status"].item() == "no_data"
+    with berlin_engine.connect() as conn:
+        sentinel = conn.execute(text("SELECT count(*) FROM statistic_values WHERE value <= -9999"))
+        assert sentinel.scalar_one() == 0
+
+
+# -- generated data ---------------------------------------------------------------------------
+
+CODES = ["01100101", "01100102", "02200201"]
+
+
+@pytest.fixture
+def small_store(engine, tmp_path, data_settings):
+    path = write(grid(CODES), tmp_path / "plr.gpkg")
+    ingest_file(
+        engine,
+        str(path),
+        FileLevel(system="mini", level="plr", fields=FieldMap("code", "name", code_length=8)),
+        data_settings,
+        srid=SRID,
+    )
+    return engine
+
+
+def source(tmp_path: Path, filename: str, **extra) -> DataSettings:
+    lines = [
+        'key = "mini"',
+        'title = "Mini"',
+        'catalog = "population"',
+        'system = "mini"',
+        'level = "plr"',
+        f'code_column = "{extra.pop("code_column", "Nr")}"',
+        f'mirror_template = "{filename}"',
+        'periods = { "2024-12-31" = "" }',
+        *[f"{k} = {v}" for k, v in extra.items()],
+        "[columns]",
+        'Einwohner = "inhabitants"',
+        'Unter6 = "inhabitants_age_below_6"',
+    ]
+    (tmp_path / "stats").mkdir(exist_ok=True)
+    (tmp_path / "stats" / "mini.toml").write_text("\n".join(lines), encoding="utf-8")
+    return DataSettings(
+        data_mirror=tmp_path,
+        statistics_dir=tmp_path / "stats",
+        catalog_dir=PROJECT_ROOT / "data" / "indicators",
+        cache_dir=tmp_path / "cache",
+    )
+
+
+def write_csv(tmp_path: Path, name: str, rows: list[str], encoding: str = "utf-8") -> str:
+    (tmp_path / name).write_bytes("\n".join(rows).encode(encoding))
+    return name
+
+
+def rejected(engine, settings, *fragments) -> str:
+    before = table_counts(engine)
+    with pytest.raises(IngestError) as caught:
+        ingest_statistics(engine, "mini", settings)
+    message = str(caught.value)
+    assert "\n" not in message
+    for fragment in fragments:
+        assert fragment in message, message
+    assert table_counts(engine) == before
+    return message
+
+
+def test_windows_1252_with_semicolons_and_decimal_comma(small_store, tmp_path):
+    name = write_csv(
+        tmp_path,
+        "ew.csv",
+        [
+            "Nr;Gebiet;Einwohner;Unter6",
+            "01100101;Stülerstraße;3 182;1.234,5",
+            "01100102;Großer Tiergarten;.;–",
+            "02200201;Köpenick;12.345;x",
+        ],
+        encoding="cp1252",
+    )
+    result = ingest_statistics(small_store, "mini", source(tmp_path, name))
+    assert result["counts"] == {"valid": 3, "no_data": 3}
+    got = values(small_store, "inhabitants").set_index("code")["value"].to_dict()
+    assert got["01100101"] == 3182 and got["02200201"] == 12345
+    assert pd.isna(got["01100102"])
+    assert (
+        values(small_store, "inhabitants_age_below_6").set_index("code").loc["01100101", "value"]
+        == 1234.5
+    )
+
+
+def test_unknown_region_code(small_store, tmp_path):
+    name = write_csv(tmp_path, "ew.csv", ["Nr,Einwohner,Unter6", "01100101,5,1", "09999999,7,2"])
+    rejected(
+        small_store,
+        source(tmp_path, name),
+        "1 region codes do not exist in mini/plr",
+        "09999999 (ew.csv line 3)",
+        "--skip-unknown",
+    )
+    result = ingest_statistics(small_store, "mini", source(tmp_path, name), skip_unknown=True)
+    assert "skipped 1 unknown region codes" in result["notes"][0]
+    assert result["counts"] == {"valid": 2}
+
+
+def test_codes_without_leading_zero_are_repaired(small_store, tmp_path):
+    name = write_csv(tmp_path, "ew.csv", ["Nr,Einwohner,Unter6", "1100101,5,1", "2200201,7,2"])
+    result = ingest_statistics(small_store, "mini", source(tmp_path, name))
+    assert "2 codes had lost leading zeros" in result["notes"][0]
+    assert "1100101 → 01100101" in result["notes"][0]
+    assert set(values(small_store, "inhabitants")["code"]) == {"01100101", "02200201"}
+
+
+def test_duplicate_region_period_row(small_store, tmp_path):
+    name = write_csv(
+        tmp_path, "ew.csv", ["Nr,Einwohner,Unter6", "01100101,5,1", "01100102,6,1", "01100101,9,2"]
+    )
+    rejected(
+        small_store,
+        source(tmp_path, name),
+        "duplicate row for region 01100101",
+        "ew.csv line 2 and ew.csv line 4",
+    )
+
+
+def test_non_numeric_value(small_store, tmp_path):
+    name = write_csv(
+        tmp_path, "ew.csv", ["Nr,Einwohner,Unter6", "01100101,5,1", "01100102,viele,1"]
+    )
+    rejected(
+        small_store,
+        source(tmp_path, name),
+        "ew.csv",
+        "field 'Einwohner'",
+        "value 'viele'",
+        "line 3: not a number",
+    )
+
+
+def test_xlsx_with_a_title_block(small_store, tmp_path):
+    sheet = pd.DataFrame(
+        [
+            ["Einwohnerinnen und Einwohner am 31.12.2024", None, None],
+            ["Quelle: Amt für Statistik", None, None],
+            [None, None, None],
+            ["Nr", "Einwohner", "Unter6"],
+            ["01100101", "1.234", "56"],
+            ["01100102", "2.000", "0"],
+        ]
+    )
+    sheet.to_excel(tmp_path / "ew.xlsx", header=False, index=False)
+    settings = source(tmp_path, "ew.xlsx", header_row=3)
+    result = ingest_statistics(small_store, "mini", settings)
+    assert result["counts"] == {"valid": 4}
+    assert values(small_store, "inhabitants")["value"].sum() == 3234
+
+
+def test_same_data_again_is_a_noop(small_store, tmp_path):
+    name = write_csv(tmp_path, "ew.csv", ["Nr,Einwohner,Unter6", "01100101,5,1"])
+    settings = source(tmp_path, name)
+    first = ingest_statistics(small_store, "mini", settings)
+    again = ingest_statistics(small_store, "mini", settings)
+    assert again["skipped"] and again["run_id"] == first["run_id"]
+
+
+@pytest.mark.parametrize(
+    ("cell", "decimal", "expected"),
+    [
+        ("3 182", ",", 3182.0),
+        ("1.234,5", ",", 1234.5),
+        ("1,5", ",", 1.5),
+        ("-0,25", ",", -0.25),
+        ("12.345", ",", 12345.0),
+        ("67.15083", ".", 67.15083),
+        ("1,234.5", ".", 1234.5),
+        ("3\u202f182", ",", 3182.0),
+        ("−4,2", ",", -4.2),
+        ("-9999", ".", -9999.0),
+    ],
+)
+def test_parse_number(cell, decimal, expected):
+    assert parse_number(cell, decimal) == expected
+
+
+@pytest.mark.parametrize("cell", ["viele", "1,2,3x", "", "1 2 a"])
+def test_parse_number_rejects(cell):
+    with pytest.raises(ValueError):
+        parse_number(cell, ",")
