@@ -71,6 +71,8 @@ def load_plan(
                 + (f" (run {previous.id})" if previous else "")
                 + "; use --force to replace it"
             )
+        if existing and force:
+            _refuse_if_statistics_depend(conn, system_id, plan.only_levels, source_label)
         run_id = start_run(conn, "boundaries", source_label, checksum, options)
         system_id = _write_system(conn, plan, system_id, run_id, force)
         level_ids = _write_levels(conn, plan, system_id)
@@ -93,6 +95,25 @@ def load_plan(
         )
         result.summary = summary
         return result
+
+
+def _refuse_if_statistics_depend(
+    conn: Connection, system_id: int, only: set[str] | None, label: str
+) -> None:
+    """Replacing regions would cascade to the statistics stored on them: refuse instead."""
+    count = conn.execute(
+        text(
+            "SELECT count(*) FROM statistic_values v JOIN regions r ON r.id = v.region_id "
+            "JOIN region_levels l ON l.id = r.level_id WHERE r.system_id = :id "
+            "AND (CAST(:keys AS text[]) IS NULL OR l.key = ANY(CAST(:keys AS text[])))"
+        ),
+        {"id": system_id, "keys": sorted(only) if only is not None else None},
+    ).scalar_one()
+    if count:
+        raise IngestError(
+            f"{label} cannot be replaced: {count:,} statistic values are stored on its "
+            "regions and would be lost; load the new boundaries as a new region system instead"
+        )
 
 
 def _has_levels(conn: Connection, system_id: int, only: set[str] | None) -> bool:

@@ -252,3 +252,20 @@ def test_parse_number(cell, decimal, expected):
 def test_parse_number_rejects(cell):
     with pytest.raises(ValueError):
         parse_number(cell, ",")
+
+
+def test_forced_boundary_reload_does_not_drop_statistics(small_store, tmp_path, data_settings):
+    name = write_csv(tmp_path, "ew.csv", ["Nr,Einwohner,Unter6", "01100101,5,1"])
+    ingest_statistics(small_store, "mini", source(tmp_path, name))
+    before = table_counts(small_store)
+    path = write(grid(CODES), tmp_path / "plr2.gpkg")
+    with pytest.raises(IngestError, match="2 statistic values are stored on its regions"):
+        ingest_file(
+            small_store,
+            str(path),
+            FileLevel(system="mini", level="plr", fields=FieldMap("code", "name", code_length=8)),
+            data_settings,
+            srid=SRID,
+            force=True,
+        )
+    assert table_counts(small_store) == before
