@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,9 +13,12 @@ from rich.table import Table
 
 from spatial.errors import SozialraumError
 from spatial.settings import DataSettings, StoreSettings
-from spatial.store import make_engine, migrate, resolve_database_url
+from spatial.store import open_store
 
-if TYPE_CHECKING:  # the ingest stack (pandas, GDAL) loads only when an ingest command runs
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    # the ingest stack (pandas, GDAL) loads only when an ingest command runs
     from ingest.boundaries import IngestResult
 
 console = Console()
@@ -75,33 +79,57 @@ def print_result(label: str, result: IngestResult) -> None:
             console.print(f"    {example}", highlight=False)
 
 
-def _engine(store: StoreSettings):
-    url = resolve_database_url(store)
-    migrate(url, store.srid)
-    return make_engine(url)
+@contextmanager
+def store_engine(store: StoreSettings) -> Iterator[Engine]:
+    """The up-to-date store for one command (started and migrated once), disposed after."""
+    engine = open_store(store)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def run_system_ingest(
-    system: str, store: StoreSettings, data: DataSettings, *, force: bool, apply_fixes: bool
+    engine: Engine, system: str, data: DataSettings, *, srid: int, force: bool, apply_fixes: bool
 ) -> IngestResult:
     from ingest.jobs import ingest_system
 
-    engine = _engine(store)
-    try:
-        with _progress() as (step, download):
-            result = ingest_system(
-                engine,
-                system,
-                data,
-                srid=store.srid,
-                force=force,
-                apply_fixes=apply_fixes,
-                step=step,
-                download=download,
-            )
-    finally:
-        engine.dispose()
+    with _progress() as (step, download):
+        result = ingest_system(
+            engine,
+            system,
+            data,
+            srid=srid,
+            force=force,
+            apply_fixes=apply_fixes,
+            step=step,
+            download=download,
+        )
     print_result(system, result)
+    return result
+
+
+def run_statistics_ingest(
+    engine: Engine, source: str, data: DataSettings, *, force: bool, skip_unknown: bool
+) -> dict:
+    from ingest.statistics import ingest_statistics
+
+    with _progress() as (step, _download):
+        result = ingest_statistics(
+            engine, source, data, force=force, skip_unknown=skip_unknown, step=step
+        )
+    if result["skipped"]:
+        console.print(result["notes"][0])
+        return result
+    table = Table(title=f"{source}: ingest run {result['run_id']}")
+    table.add_column("status")
+    table.add_column("values", justify="right")
+    for status, count in sorted(result["counts"].items()):
+        table.add_row(status, f"{count:,}")
+    console.print(table)
+    console.print(f"periods: {', '.join(p.strftime('%d.%m.%Y') for p in result['periods'])}")
+    for note in result["notes"]:
+        console.print(f"• {note}")
     return result
 
 
@@ -140,7 +168,10 @@ def boundaries(
 
     store, data = StoreSettings(), DataSettings()
     if file is None:
-        run_system_ingest(system, store, data, force=force, apply_fixes=apply_fixes)
+        with store_engine(store) as engine:
+            run_system_ingest(
+                engine, system, data, srid=store.srid, force=force, apply_fixes=apply_fixes
+            )
         return
     if not level or not code_field:
         raise SozialraumError("--file needs --level and --code-field")
@@ -159,14 +190,10 @@ def boundaries(
             layer=layer,
         ),
     )
-    engine = _engine(store)
-    try:
-        with _progress() as (step, download):
-            result = ingest_file(
-                engine, file, spec, data, srid=store.srid, force=force, step=step, download=download
-            )
-    finally:
-        engine.dispose()
+    with store_engine(store) as engine, _progress() as (step, download):
+        result = ingest_file(
+            engine, file, spec, data, srid=store.srid, force=force, step=step, download=download
+        )
     print_result(f"{system}:{level}", result)
 
 
@@ -179,26 +206,7 @@ def statistics(
     ] = False,
 ) -> None:
     """Load a statistics source described in data/statistics/ (values per region and period)."""
-    from ingest.statistics import ingest_statistics
-
-    store, data = StoreSettings(), DataSettings()
-    engine = _engine(store)
-    try:
-        with _progress() as (step, _download):
-            result = ingest_statistics(
-                engine, source, data, force=force, skip_unknown=skip_unknown, step=step
-            )
-    finally:
-        engine.dispose()
-    if result["skipped"]:
-        console.print(result["notes"][0])
-        return
-    table = Table(title=f"{source}: ingest run {result['run_id']}")
-    table.add_column("status")
-    table.add_column("values", justify="right")
-    for status, count in sorted(result["counts"].items()):
-        table.add_row(status, f"{count:,}")
-    console.print(table)
-    console.print(f"periods: {', '.join(p.strftime('%d.%m.%Y') for p in result['periods'])}")
-    for note in result["notes"]:
-        console.print(f"• {note}")
+    with store_engine(StoreSettings()) as engine:
+        run_statistics_ingest(
+            engine, source, DataSettings(), force=force, skip_unknown=skip_unknown
+        )

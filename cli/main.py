@@ -119,17 +119,21 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
     """Serve the web app and API."""
+    store = StoreSettings()
+    url = resolve_database_url(store)
+    migrate(url, store.srid)
+    _serve(store.model_copy(update={"database_url": url}), host, port)
+
+
+def _serve(store: StoreSettings, host: str, port: int) -> None:
+    """Run the app on a store that is already started and migrated."""
     import uvicorn
 
     from web.app import create_app
     from web.settings import WebSettings
 
-    store = StoreSettings()
-    url = resolve_database_url(store)
-    migrate(url, store.srid)
-    app_ = create_app(WebSettings(), store.model_copy(update={"database_url": url}))
     console.print(f"serving on http://{host}:{port}")
-    uvicorn.run(app_, host=host, port=port, log_level="info")
+    uvicorn.run(create_app(WebSettings(), store), host=host, port=port, log_level="info")
 
 
 @app.command("demo")
@@ -140,35 +144,17 @@ def demo(
     ] = None,
 ) -> None:
     """Start the store, load the Berlin boundaries and statistics, and serve the app."""
-    from cli.ingest import run_system_ingest
+    from cli.ingest import run_statistics_ingest, run_system_ingest, store_engine
 
     data = DataSettings() if mirror is None else DataSettings(data_mirror=mirror)
     store = StoreSettings()
-    url = resolve_database_url(store)
-    migrate(url, store.srid)
-    store = store.model_copy(update={"database_url": url})
-    run_system_ingest("berlin-lor-2021", store, data, force=False, apply_fixes=False)
-    run_system_ingest("berlin-lor-2019", store, data, force=False, apply_fixes=True)
-    _load_demo_statistics(store, data)
-    serve(host="127.0.0.1", port=port)
-
-
-def _load_demo_statistics(store: StoreSettings, data: DataSettings) -> None:
-    from ingest.statistics import ingest_statistics
-    from spatial.store import make_engine
-
-    engine = make_engine(store.database_url or resolve_database_url(store))
-    try:
+    with store_engine(store) as engine:
+        for system, fixes in (("berlin-lor-2021", False), ("berlin-lor-2019", True)):
+            run_system_ingest(engine, system, data, srid=store.srid, force=False, apply_fixes=fixes)
         for source in sorted(p.stem for p in data.statistics_dir.glob("*.toml")):
-            result = ingest_statistics(engine, source, data)
-            state = (
-                "already loaded"
-                if result["skipped"]
-                else f"{sum(result['counts'].values()):,} values"
-            )
-            console.print(f"• statistics {source}: {state}")
-    finally:
-        engine.dispose()
+            run_statistics_ingest(engine, source, data, force=False, skip_unknown=False)
+        url = engine.url.render_as_string(hide_password=False)
+    _serve(store.model_copy(update={"database_url": url}), "127.0.0.1", port)
 
 
 def main() -> None:

@@ -12,9 +12,9 @@ from sqlalchemy.engine import Engine
 from ingest.boundaries import IngestResult, load_plan
 from ingest.errors import IngestError
 from ingest.manifest import load_manifest
-from ingest.plan import LevelPlan, Step, SystemPlan, plan_checksum, plan_from_manifest
+from ingest.plan import LevelPlan, Step, SystemPlan, plan_from_manifest
 from ingest.readers import FieldMap, read_region_layer
-from ingest.sources import ProgressHook, companion_files, fetch_url
+from ingest.sources import ProgressHook, companion_files, fetch_url, input_checksum
 from spatial.settings import DataSettings
 
 
@@ -39,7 +39,7 @@ def ingest_system(
         engine,
         plan,
         srid=srid,
-        checksum=plan_checksum(plan, files, options),
+        checksum=input_checksum(files, options),
         source_label=system,
         options={"apply_fixes": apply_fixes},
         force=force,
@@ -124,7 +124,7 @@ def ingest_file(
         engine,
         plan,
         srid=srid,
-        checksum=plan_checksum(plan, companion_files(path), options),
+        checksum=input_checksum(companion_files(path), options),
         source_label=f"{spec.system}:{spec.level}",
         options=options,
         force=force,

@@ -4,8 +4,6 @@ touches files only; :mod:`ingest.boundaries` writes it to the store."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +11,7 @@ from pathlib import Path
 from ingest.errors import IngestError
 from ingest.manifest import Level, ReferenceCheck, Source, SystemManifest
 from ingest.readers import FieldMap, RegionLayer, read_region_layer
-from ingest.sources import ProgressHook, companion_files, resolve_source, sha256_of
+from ingest.sources import ProgressHook, companion_files, resolve_source
 from spatial.settings import DataSettings
 
 Step = Callable[[str], None]
@@ -168,9 +166,3 @@ def _derived_names(level: Level, plan: LevelPlan, plans: list[LevelPlan]) -> dic
         names.update({k: v for k, v in most_common.items() if v})
     names.update(level.derive.names)
     return names
-
-
-def plan_checksum(plan: SystemPlan, files: list[Path], options: dict) -> str:
-    digest = hashlib.sha256(sha256_of(files).encode())
-    digest.update(json.dumps(options, sort_keys=True, default=str).encode())
-    return digest.hexdigest()

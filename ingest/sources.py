@@ -8,6 +8,7 @@ names the data set, each URL with its reason, and the landing page for a manual 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import shutil
 import zipfile
@@ -52,6 +53,13 @@ def sha256_of(paths: list[Path]) -> str:
     return digest.hexdigest()
 
 
+def input_checksum(files: list[Path], options: dict) -> str:
+    """What identifies an ingest's input: the files and the options that shape the result."""
+    digest = hashlib.sha256(sha256_of(files).encode())
+    digest.update(json.dumps(options, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
 def companion_files(path: Path) -> list[Path]:
     """The file plus the sidecars that belong to it (a shapefile is several files)."""
     files = [path]
@@ -85,7 +93,7 @@ def resolve_source(
             )
         return path
     target_dir = settings.cache_dir / slug(source.title)
-    cached = _cached_file(target_dir, source)
+    cached = _cached_file(target_dir)
     if cached is not None:
         return cached
     return _download(source, target_dir, settings, progress)
@@ -99,7 +107,7 @@ def _wanted_name(source: Source) -> str | None:
     return None
 
 
-def _cached_file(target_dir: Path, source: Source) -> Path | None:
+def _cached_file(target_dir: Path) -> Path | None:
     marker = target_dir / ".complete"
     if not marker.exists():
         return None
@@ -195,5 +203,5 @@ def fetch_url(url: str, settings: DataSettings, progress: ProgressHook | None = 
     key = hashlib.sha256(url.encode()).hexdigest()[:16]
     source = Source(title=f"url-{key}", urls=[url], landing_page=None)
     target_dir = settings.cache_dir / source.title
-    cached = _cached_file(target_dir, source)
+    cached = _cached_file(target_dir)
     return cached if cached is not None else _download(source, target_dir, settings, progress)

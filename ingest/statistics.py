@@ -21,7 +21,7 @@ from ingest.catalog import load_catalog, upsert_catalog
 from ingest.errors import IngestError
 from ingest.manifest import Source, load_toml_model
 from ingest.runs import finish_run, last_run, start_run
-from ingest.sources import companion_files, resolve_source, sha256_of
+from ingest.sources import companion_files, input_checksum, resolve_source
 from ingest.tables import DEFAULT_MISSING, parse_number, read_table
 from spatial.settings import DataSettings
 
@@ -183,7 +183,9 @@ def ingest_statistics(
     values = pd.concat(frames, ignore_index=True)
     values = _match_regions(values, regions, spec, engine, skip_unknown, notes)
     _check_duplicates(values)
-    checksum = sha256_of(files) + ":" + spec.model_dump_json() + catalog.model_dump_json()
+    checksum = input_checksum(
+        files, {"source": spec.model_dump(mode="json"), "catalog": catalog.model_dump(mode="json")}
+    )
     return _write(engine, spec, catalog, values, checksum, force, notes, step)
 
 

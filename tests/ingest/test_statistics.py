@@ -75,6 +75,7 @@ def test_mss_invalid_regions_are_no_data(berlin_engine):
 # -- generated data ---------------------------------------------------------------------------
 
 CODES = ["01100101", "01100102", "02200201"]
+MINI_PLR = FileLevel(system="mini", level="plr", fields=FieldMap("code", "name", code_length=8))
 
 
 @pytest.fixture
@@ -83,7 +84,7 @@ def small_store(engine, tmp_path, data_settings):
     ingest_file(
         engine,
         str(path),
-        FileLevel(system="mini", level="plr", fields=FieldMap("code", "name", code_length=8)),
+        MINI_PLR,
         data_settings,
         srid=SRID,
     )
@@ -263,7 +264,7 @@ def test_forced_boundary_reload_does_not_drop_statistics(small_store, tmp_path, 
         ingest_file(
             small_store,
             str(path),
-            FileLevel(system="mini", level="plr", fields=FieldMap("code", "name", code_length=8)),
+            MINI_PLR,
             data_settings,
             srid=SRID,
             force=True,
