@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     # the ingest stack (pandas, GDAL) loads only when an ingest command runs
     from ingest.boundaries import IngestResult
+    from ingest.runs import JobResult
 
 console = Console()
 ingest_app = typer.Typer(help="Bring boundaries and data into the store.", no_args_is_help=True)
@@ -109,27 +110,57 @@ def run_system_ingest(
     return result
 
 
+def print_job(label: str, result: JobResult, rows: list[tuple[str, int]], column: str) -> None:
+    if result.skipped:
+        console.print(result.message)
+        return
+    table = Table(title=f"{label}: ingest run {result.run_id}")
+    table.add_column(column)
+    table.add_column("count", justify="right")
+    for name, count in rows:
+        table.add_row(name, f"{count:,}")
+    console.print(table)
+    for note in result.notes:
+        console.print(f"• {note}")
+
+
 def run_statistics_ingest(
     engine: Engine, source: str, data: DataSettings, *, force: bool, skip_unknown: bool
-) -> dict:
+) -> JobResult:
     from ingest.statistics import ingest_statistics
 
     with _progress() as (step, _download):
         result = ingest_statistics(
             engine, source, data, force=force, skip_unknown=skip_unknown, step=step
         )
-    if result["skipped"]:
-        console.print(result["notes"][0])
-        return result
-    table = Table(title=f"{source}: ingest run {result['run_id']}")
-    table.add_column("status")
-    table.add_column("values", justify="right")
-    for status, count in sorted(result["counts"].items()):
-        table.add_row(status, f"{count:,}")
-    console.print(table)
-    console.print(f"periods: {', '.join(p.strftime('%d.%m.%Y') for p in result['periods'])}")
-    for note in result["notes"]:
-        console.print(f"• {note}")
+    print_statistics(source, result)
+    return result
+
+
+def print_statistics(label: str, result: JobResult) -> None:
+    print_job(label, result, sorted(result.counts.items()), "status")
+    if not result.skipped:
+        periods = ", ".join(p.strftime("%d.%m.%Y") for p in result.details["periods"])
+        console.print(f"periods: {periods}")
+
+
+def run_facilities_ingest(
+    engine: Engine, source: str, data: DataSettings, *, srid: int, force: bool
+) -> JobResult:
+    from ingest.facilities import ingest_facilities
+
+    with _progress() as (step, download):
+        result = ingest_facilities(
+            engine, source, data, srid=srid, force=force, step=step, download=download
+        )
+    rows = sorted(result.counts.items())
+    rows += [
+        (f"{r['system']} / {r['level']}: assigned", r["facilities"])
+        for r in result.details.get("levels", [])
+    ]
+    if not result.skipped:
+        rows.append(("outside every region", result.details["outside"]))
+    print_job(source, result, rows, "category")
     return result
 
 
@@ -210,3 +241,28 @@ def statistics(
         run_statistics_ingest(
             engine, source, DataSettings(), force=force, skip_unknown=skip_unknown
         )
+
+
+@ingest_app.command("facilities")
+def facilities(
+    source: Annotated[
+        list[str] | None,
+        typer.Option(help="Facility source key(s), e.g. berlin-kitas; repeat for several."),
+    ] = None,
+    all_sources: Annotated[
+        bool, typer.Option("--all", help="Load every source in data/facilities.")
+    ] = False,
+    force: Annotated[bool, typer.Option(help="Replace what this source loaded.")] = False,
+) -> None:
+    """Load social-infrastructure facilities described in data/facilities/ and assign them to
+    the regions of every loaded region system."""
+    from ingest.facilities import facility_source_keys
+
+    store, data = StoreSettings(), DataSettings()
+    keys = facility_source_keys(data.facilities_dir) if all_sources else list(source or [])
+    if not keys:
+        known = ", ".join(facility_source_keys(data.facilities_dir))
+        raise SozialraumError(f"name a --source or use --all (sources: {known})")
+    with store_engine(store) as engine:
+        for key in keys:
+            run_facilities_ingest(engine, key, data, srid=store.srid, force=force)

@@ -143,16 +143,24 @@ def demo(
         Path | None, typer.Option(help="Local data mirror (default: SOZIALRAUM_DATA_MIRROR).")
     ] = None,
 ) -> None:
-    """Start the store, load the Berlin boundaries and statistics, and serve the app."""
-    from cli.ingest import run_statistics_ingest, run_system_ingest, store_engine
+    """Start the store, load the Berlin boundaries, statistics and facilities, and serve."""
+    from cli.ingest import (
+        run_facilities_ingest,
+        run_statistics_ingest,
+        run_system_ingest,
+        store_engine,
+    )
+    from ingest.jobs import DEMO_SYSTEMS
 
     data = DataSettings() if mirror is None else DataSettings(data_mirror=mirror)
     store = StoreSettings()
     with store_engine(store) as engine:
-        for system, fixes in (("berlin-lor-2021", False), ("berlin-lor-2019", True)):
+        for system, fixes in DEMO_SYSTEMS:
             run_system_ingest(engine, system, data, srid=store.srid, force=False, apply_fixes=fixes)
         for source in sorted(p.stem for p in data.statistics_dir.glob("*.toml")):
             run_statistics_ingest(engine, source, data, force=False, skip_unknown=False)
+        for source in sorted(p.stem for p in data.facilities_dir.glob("*.toml")):
+            run_facilities_ingest(engine, source, data, srid=store.srid, force=False)
         url = engine.url.render_as_string(hide_password=False)
     _serve(store.model_copy(update={"database_url": url}), "127.0.0.1", port)
 

@@ -142,3 +142,22 @@ def _existing_levels(engine: Engine, system: str) -> list[LevelPlan]:
             {"key": system},
         ).all()
     return [LevelPlan(key=r.key, name=r.name, rank=r.rank, code_length=r.code_length) for r in rows]
+
+
+DEMO_SYSTEMS = (("berlin-lor-2021", False), ("berlin-lor-2019", True))
+
+
+def load_everything(engine: Engine, settings: DataSettings, *, srid: int) -> dict[str, int]:
+    """Every region system of the demo, every statistics source and every facility source;
+    returns the run id per job (what the demo, the benchmark and the tests load)."""
+    from ingest.facilities import facility_source_keys, ingest_facilities
+    from ingest.statistics import ingest_statistics
+
+    runs = {}
+    for system, fixes in DEMO_SYSTEMS:
+        runs[system] = ingest_system(engine, system, settings, srid=srid, apply_fixes=fixes).run_id
+    for path in sorted(settings.statistics_dir.glob("*.toml")):
+        runs[path.stem] = ingest_statistics(engine, path.stem, settings).run_id
+    for key in facility_source_keys(settings.facilities_dir):
+        runs[key] = ingest_facilities(engine, key, settings, srid=srid).run_id
+    return runs

@@ -140,12 +140,17 @@ def load_toml_model(directory: Path, key: str, model: type[M], what: str) -> M:
         raise IngestError(f"invalid {what} at {loc}: {first['msg']}", file=path) from exc
 
 
+def load_keyed_model(directory: Path, key: str, model: type[M], what: str) -> M:
+    """Like :func:`load_toml_model`, and the file's ``key`` must be its file name."""
+    loaded = load_toml_model(directory, key, model, what)
+    if loaded.key != key:
+        raise IngestError(
+            f"{what} key {loaded.key!r} does not match its file name",
+            file=directory / f"{key}.toml",
+        )
+    return loaded
+
+
 def load_manifest(manifest_dir: Path, system: str) -> SystemManifest:
     """Read and validate ``<manifest_dir>/<system>.toml``."""
-    manifest = load_toml_model(manifest_dir, system, SystemManifest, "manifest for region system")
-    if manifest.key != system:
-        raise IngestError(
-            f"manifest key {manifest.key!r} does not match its file name",
-            file=manifest_dir / f"{system}.toml",
-        )
-    return manifest
+    return load_keyed_model(manifest_dir, system, SystemManifest, "manifest for region system")

@@ -73,13 +73,14 @@ def as_code_text(value: object) -> str | None:
     return text or None
 
 
-def read_region_layer(path: Path, fields: FieldMap) -> RegionLayer:
-    """Read and validate one boundary file; raise :class:`IngestError` on bad input."""
+def read_vector_frame(path: Path, layer: str | None = None):
+    """All features of a vector file (any GDAL format) as a GeoDataFrame; unreadable, truncated
+    and empty files are errors."""
     if not path.exists():
         raise IngestError("file not found", file=path)
     try:
-        info = pyogrio.read_info(path, layer=fields.layer)
-        frame = pyogrio.read_dataframe(path, layer=fields.layer)
+        info = pyogrio.read_info(path, layer=layer)
+        frame = pyogrio.read_dataframe(path, layer=layer)
     except (DataSourceError, DataLayerError, RuntimeError, ValueError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise IngestError(
@@ -94,8 +95,13 @@ def read_region_layer(path: Path, fields: FieldMap) -> RegionLayer:
         )
     if len(frame) == 0:
         raise IngestError("the file contains no features", file=path)
+    return frame
 
-    crs = _crs_of(frame, fields, path)
+
+def read_region_layer(path: Path, fields: FieldMap) -> RegionLayer:
+    """Read and validate one boundary file; raise :class:`IngestError` on bad input."""
+    frame = read_vector_frame(path, fields.layer)
+    crs = crs_of(frame.crs, fields.crs, path)
     notes: list[str] = []
     rows = pd.DataFrame({"feature_index": np.arange(len(frame), dtype=np.int64)})
 
@@ -133,21 +139,22 @@ def read_region_layer(path: Path, fields: FieldMap) -> RegionLayer:
 
     _check_duplicates(rows, path, code_col)
     rows["wkb"] = _polygon_wkb(frame, rows, path)
-    _check_extent(frame, crs, path)
+    check_extent(frame.total_bounds, crs, path)
     epsg = crs.to_epsg(min_confidence=70)
     return RegionLayer(
         path=path, rows=rows, crs=crs, epsg=epsg, notes=notes, repaired_codes=len(repaired)
     )
 
 
-def _crs_of(frame, fields: FieldMap, path: Path) -> CRS:
-    if frame.crs is not None:
-        return CRS.from_user_input(frame.crs)
-    if fields.crs:
+def crs_of(file_crs: object, declared: str | None, path: Path) -> CRS:
+    """The file's own CRS, else the declared one; a file without either is an error."""
+    if file_crs is not None:
+        return CRS.from_user_input(file_crs)
+    if declared:
         try:
-            return CRS.from_user_input(fields.crs)
+            return CRS.from_user_input(declared)
         except CRSError as exc:
-            raise IngestError(f"unknown CRS {fields.crs!r}: {exc}", file=path) from exc
+            raise IngestError(f"unknown CRS {declared!r}: {exc}", file=path) from exc
     raise IngestError(
         "the file has no CRS (a shapefile without .prj?) and none is declared; "
         "set 'crs' in the manifest or pass --crs",
@@ -234,7 +241,7 @@ def _polygon_wkb(frame, rows: pd.DataFrame, path: Path) -> list[str]:
     return list(shapely.to_wkb(geoms, hex=True, output_dimension=2))
 
 
-def _check_extent(frame, crs: CRS, path: Path) -> None:
+def check_extent(bounds, crs: CRS, path: Path) -> None:
     """Coordinates must lie within the declared CRS's area of use (catches lon/lat as UTM)."""
     area = crs.area_of_use
     if area is None:
@@ -243,7 +250,7 @@ def _check_extent(frame, crs: CRS, path: Path) -> None:
     west, south, east, north = to_crs.transform_bounds(area.west, area.south, area.east, area.north)
     margin_x = (east - west) * 0.1
     margin_y = (north - south) * 0.1
-    minx, miny, maxx, maxy = frame.total_bounds
+    minx, miny, maxx, maxy = bounds
     inside = (
         minx >= west - margin_x
         and maxx <= east + margin_x

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+
+from ingest.errors import IngestError
 
 
 @dataclass(frozen=True)
@@ -65,4 +67,35 @@ def finish_run(
             "report": json.dumps(report, default=str),
             "message": message,
         },
+    )
+
+
+@dataclass
+class JobResult:
+    """What a statistics or facilities ingest reports: the run, counts, notes and details."""
+
+    run_id: int | None
+    skipped: bool
+    counts: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    details: dict = field(default_factory=dict)
+    message: str = ""
+
+
+def unchanged_run(
+    conn: Connection, kind: str, source: str, checksum: str, force: bool
+) -> RunRef | None:
+    """The earlier run that loaded exactly this input (so there is nothing to do), or None.
+
+    Different input for a source that is already loaded needs ``force``; without it that is an
+    error, so a changed file never silently replaces what planners work with.
+    """
+    previous = last_run(conn, kind, source)
+    if previous is None or force:
+        return None
+    if previous.checksum == checksum:
+        return previous
+    raise IngestError(
+        f"{source} is already loaded from different data (run {previous.id}); "
+        "use --force to replace it"
     )

@@ -8,6 +8,7 @@ from sqlalchemy.engine import Connection
 
 from ingest.errors import IngestError
 from ingest.readers import RegionLayer
+from ingest.upload import copy_rows
 
 EXAMPLES = 5
 
@@ -27,20 +28,17 @@ def stage_layer(conn: Connection, layer: RegionLayer, level_key: str, srid: int)
     """Stage ``layer`` under ``level_key``; returns the features whose geometry was repaired."""
     _ensure_stage_table(conn)
     conn.execute(text("DELETE FROM boundary_stage WHERE level_key = :key"), {"key": level_key})
-    raw = conn.connection.dbapi_connection
-    with (
-        raw.cursor() as cur,
-        cur.copy(
-            "COPY boundary_stage (level_key, feature_index, code, name, parent_code, geom) "
-            "FROM STDIN"
-        ) as copy,
-    ):
-        for row in layer.rows[["feature_index", "code", "name", "parent_code", "wkb"]].itertuples(
-            index=False
-        ):
-            copy.write_row(
-                (level_key, int(row.feature_index), row.code, row.name, row.parent_code, row.wkb)
+    copy_rows(
+        conn,
+        "boundary_stage",
+        ["level_key", "feature_index", "code", "name", "parent_code", "geom"],
+        (
+            (level_key, int(r.feature_index), r.code, r.name, r.parent_code, r.wkb)
+            for r in layer.rows[["feature_index", "code", "name", "parent_code", "wkb"]].itertuples(
+                index=False
             )
+        ),
+    )
     conn.execute(
         text(
             """

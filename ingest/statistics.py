@@ -17,12 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from ingest.catalog import load_catalog, upsert_catalog
+from ingest.catalog import Catalog, load_catalog, upsert_catalog
 from ingest.errors import IngestError
 from ingest.manifest import Source, load_toml_model
-from ingest.runs import finish_run, last_run, start_run
+from ingest.runs import JobResult, finish_run, start_run, unchanged_run
 from ingest.sources import companion_files, input_checksum, resolve_source
 from ingest.tables import DEFAULT_MISSING, parse_number, read_table
+from ingest.upload import copy_rows
 from spatial.settings import DataSettings
 
 EXAMPLES = 5
@@ -160,11 +161,32 @@ def ingest_statistics(
     force: bool = False,
     skip_unknown: bool = False,
     step=None,
-) -> dict:
-    """Load one statistics source; returns a summary (run id, counts per status, notes)."""
+) -> JobResult:
+    """Load one statistics source described in a manifest."""
     step = step or (lambda _msg: None)
     spec = load_statistics_source(settings.statistics_dir, key)
+    inputs = []
+    for period, source in spec.files():
+        step(f"reading {source.title}")
+        inputs.append((period, resolve_source(source, settings)))
     catalog = load_catalog(settings.catalog_dir, spec.catalog)
+    return load_statistics(
+        engine, spec, catalog, inputs, force=force, skip_unknown=skip_unknown, step=step
+    )
+
+
+def load_statistics(
+    engine: Engine,
+    spec: StatisticsSource,
+    catalog: Catalog,
+    inputs: list[tuple[date | None, Path]],
+    *,
+    force: bool = False,
+    skip_unknown: bool = False,
+    step=None,
+) -> JobResult:
+    """Read, validate and match every file of ``spec``, then write all values in one run."""
+    step = step or (lambda _msg: None)
     known = {i.key for i in catalog.indicators}
     unknown = sorted(set(spec.columns.values()) - known)
     if unknown:
@@ -173,9 +195,7 @@ def ingest_statistics(
         )
     regions, code_length = _regions_of(engine, spec.system, spec.level)
     frames, notes, files = [], [], []
-    for period, source in spec.files():
-        step(f"reading {source.title}")
-        path = resolve_source(source, settings)
+    for period, path in inputs:
         files.extend(companion_files(path))
         frame, file_notes = read_values(path, period, spec, code_length)
         frames.append(frame)
@@ -272,29 +292,22 @@ def _check_duplicates(values: pd.DataFrame) -> None:
 def _write(
     engine: Engine,
     spec: StatisticsSource,
-    catalog,
+    catalog: Catalog,
     values: pd.DataFrame,
     checksum: str,
     force: bool,
     notes: list[str],
     step,
-) -> dict:
+) -> JobResult:
     periods = sorted({p for p in values["period"] if p is not None})
     with engine.begin() as conn:
         conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('sozialraum:statistics'))"))
-        previous = last_run(conn, "statistics", spec.key)
-        if previous is not None and not force:
-            if previous.checksum == checksum:
-                return {
-                    "run_id": previous.id,
-                    "skipped": True,
-                    "notes": [
-                        f"{spec.key} is already loaded from the same data (run {previous.id})"
-                    ],
-                }
-            raise IngestError(
-                f"{spec.key} is already loaded from different data "
-                f"(run {previous.id}); use --force to replace it"
+        previous = unchanged_run(conn, "statistics", spec.key, checksum, force)
+        if previous is not None:
+            return JobResult(
+                run_id=previous.id,
+                skipped=True,
+                message=f"{spec.key} is already loaded from the same data (run {previous.id})",
             )
         ids = upsert_catalog(conn, catalog)
         run_id = start_run(conn, "statistics", spec.key, checksum, {"source": spec.key})
@@ -312,37 +325,30 @@ def _write(
             },
         )
         step(f"writing {len(values):,} values")
-        raw = conn.connection.dbapi_connection
-        with (
-            raw.cursor() as cur,
-            cur.copy(
-                "COPY statistic_values (indicator_id, region_id, period, value, status, run_id) "
-                "FROM STDIN"
-            ) as copy,
-        ):
-            for row in values.itertuples(index=False):
-                copy.write_row(
-                    (
-                        ids[row.indicator],
-                        int(row.region_id),
-                        row.period,
-                        None if row.status != "valid" else row.value,
-                        row.status,
-                        run_id,
-                    )
+        copy_rows(
+            conn,
+            "statistic_values",
+            ["indicator_id", "region_id", "period", "value", "status", "run_id"],
+            (
+                (
+                    ids[row.indicator],
+                    int(row.region_id),
+                    row.period,
+                    None if row.status != "valid" else row.value,
+                    row.status,
+                    run_id,
                 )
-        counts = values.groupby("status").size().to_dict()
+                for row in values.itertuples(index=False)
+            ),
+        )
+        counts = {k: int(v) for k, v in values.groupby("status").size().items()}
         finish_run(
             conn,
             run_id,
             status="ok",
-            counts={k: int(v) for k, v in counts.items()},
+            counts=counts,
             report={"notes": notes, "periods": [p.isoformat() for p in periods]},
         )
-    return {
-        "run_id": run_id,
-        "skipped": False,
-        "counts": counts,
-        "notes": notes,
-        "periods": periods,
-    }
+    return JobResult(
+        run_id=run_id, skipped=False, counts=counts, notes=notes, details={"periods": periods}
+    )

@@ -56,11 +56,23 @@ class DataSettings(BaseSettings):
     manifest_dir: Path = Field(default=PROJECT_ROOT / "data" / "lor_boundaries")
     statistics_dir: Path = Field(default=PROJECT_ROOT / "data" / "statistics")
     catalog_dir: Path = Field(default=PROJECT_ROOT / "data" / "indicators")
+    facilities_dir: Path = Field(default=PROJECT_ROOT / "data" / "facilities")
+    facility_categories_file: Path = Field(
+        default=PROJECT_ROOT / "data" / "facility_categories.toml"
+    )
     cache_dir: Path = Field(default=PROJECT_ROOT / "data" / "lor_boundaries" / "cache")
     download_timeout_s: float = Field(default=60.0, gt=0, le=3600)
     max_download_mb: int = Field(default=2048, gt=0, le=65536)
 
-    @field_validator("data_mirror", "manifest_dir", "statistics_dir", "catalog_dir", "cache_dir")
+    @field_validator(
+        "data_mirror",
+        "manifest_dir",
+        "statistics_dir",
+        "catalog_dir",
+        "facilities_dir",
+        "facility_categories_file",
+        "cache_dir",
+    )
     @classmethod
     def _absolute(cls, value: Path | None) -> Path | None:
         return value.expanduser().resolve() if value is not None else None

@@ -146,7 +146,7 @@ def test_windows_1252_with_semicolons_and_decimal_comma(small_store, tmp_path):
         encoding="cp1252",
     )
     result = ingest_statistics(small_store, "mini", source(tmp_path, name))
-    assert result["counts"] == {"valid": 3, "no_data": 3}
+    assert result.counts == {"valid": 3, "no_data": 3}
     got = values(small_store, "inhabitants").set_index("code")["value"].to_dict()
     assert got["01100101"] == 3182 and got["02200201"] == 12345
     assert pd.isna(got["01100102"])
@@ -166,15 +166,15 @@ def test_unknown_region_code(small_store, tmp_path):
         "--skip-unknown",
     )
     result = ingest_statistics(small_store, "mini", source(tmp_path, name), skip_unknown=True)
-    assert "skipped 1 unknown region codes" in result["notes"][0]
-    assert result["counts"] == {"valid": 2}
+    assert "skipped 1 unknown region codes" in result.notes[0]
+    assert result.counts == {"valid": 2}
 
 
 def test_codes_without_leading_zero_are_repaired(small_store, tmp_path):
     name = write_csv(tmp_path, "ew.csv", ["Nr,Einwohner,Unter6", "1100101,5,1", "2200201,7,2"])
     result = ingest_statistics(small_store, "mini", source(tmp_path, name))
-    assert "2 codes had lost leading zeros" in result["notes"][0]
-    assert "1100101 → 01100101" in result["notes"][0]
+    assert "2 codes had lost leading zeros" in result.notes[0]
+    assert "1100101 → 01100101" in result.notes[0]
     assert set(values(small_store, "inhabitants")["code"]) == {"01100101", "02200201"}
 
 
@@ -218,7 +218,7 @@ def test_xlsx_with_a_title_block(small_store, tmp_path):
     sheet.to_excel(tmp_path / "ew.xlsx", header=False, index=False)
     settings = source(tmp_path, "ew.xlsx", header_row=3)
     result = ingest_statistics(small_store, "mini", settings)
-    assert result["counts"] == {"valid": 4}
+    assert result.counts == {"valid": 4}
     assert values(small_store, "inhabitants")["value"].sum() == 3234
 
 
@@ -227,7 +227,7 @@ def test_same_data_again_is_a_noop(small_store, tmp_path):
     settings = source(tmp_path, name)
     first = ingest_statistics(small_store, "mini", settings)
     again = ingest_statistics(small_store, "mini", settings)
-    assert again["skipped"] and again["run_id"] == first["run_id"]
+    assert again.skipped and again.run_id == first.run_id
 
 
 @pytest.mark.parametrize(

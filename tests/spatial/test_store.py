@@ -12,20 +12,29 @@ from spatial.store import StoreError, current_revision, head_revision, migrate, 
 
 
 def test_schema(engine, db_url):
-    assert current_revision(db_url) == head_revision() == "0002"
+    assert current_revision(db_url) == head_revision() == "0003"
     with engine.connect() as conn:
         indexes = dict(
             conn.execute(
                 text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'regions'")
             ).all()
         )
-        column = conn.execute(
-            text("SELECT type, srid FROM geometry_columns WHERE f_table_name = 'regions'")
-        ).one()
+        columns = dict(
+            conn.execute(
+                text("SELECT f_table_name, type || ':' || srid FROM geometry_columns")
+            ).all()
+        )
+        facility_indexes = (
+            conn.execute(text("SELECT indexdef FROM pg_indexes WHERE tablename = 'facilities'"))
+            .scalars()
+            .all()
+        )
         srid = conn.execute(text("SELECT value FROM store_meta WHERE key = 'srid'")).scalar()
     assert "USING gist (geom)" in indexes["regions_geom_gist"]
     assert any("UNIQUE" in d and "(system_id, level_id, code)" in d for d in indexes.values())
-    assert tuple(column) == ("MULTIPOLYGON", SRID)
+    assert columns["regions"] == f"MULTIPOLYGON:{SRID}"
+    assert columns["facilities"] == f"POINT:{SRID}"
+    assert any("USING gist (geom)" in d for d in facility_indexes)
     assert srid == str(SRID)
 
 
