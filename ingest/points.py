@@ -121,7 +121,8 @@ def read_point_layer(path: Path, spec: FacilitySource, categories: set[str]) -> 
     rows["name"] = _names(frame[column(spec.name_field)], rows, notes)
     rows["address"] = _addresses(frame, spec.address, column) if spec.address else None
     if spec.capacity_field:
-        rows["capacity"] = _capacities(frame[column(spec.capacity_field)], rows, notes, spec)
+        capacities = _capacities(frame[column(spec.capacity_field)], rows, notes, spec)
+        rows["capacity"] = pd.Series(capacities, dtype=object)  # ints and None, never floats
     else:
         rows["capacity"] = None
     rows["provider"] = _texts(frame[column(spec.provider_field)]) if spec.provider_field else None

@@ -13,23 +13,17 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from localhttp import server  # noqa: F401  (a fixture shared by several test modules)
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 
-from ingest.jobs import ingest_system
-from ingest.statistics import ingest_statistics
+from ingest.jobs import load_everything
 from spatial.cluster import EmbeddedCluster
 from spatial.settings import PROJECT_ROOT, DataSettings
 from spatial.store import make_engine, migrate
 
 SRID = 25833
 TEMPLATE = "sz_template"
-STATISTICS_SOURCES = (
-    "berlin-population-t1",
-    "berlin-population-t2",
-    "berlin-population-lor2019",
-    "berlin-mss-2021-index",
-)
 _counter = itertools.count()
 
 
@@ -124,13 +118,10 @@ def mirror_settings(mirror: Path, tmp_path_factory) -> DataSettings:
 
 @pytest.fixture(scope="session")
 def berlin_url(cluster: EmbeddedCluster, mirror_settings: DataSettings) -> Iterator[str]:
-    """berlin-lor-2021, berlin-lor-2019 (with its fix) and all statistics loaded; read-only."""
+    """Everything the demo loads (both LOR versions, all statistics, all facilities); read-only."""
     url = create_database(cluster)
     eng = make_engine(url)
-    ingest_system(eng, "berlin-lor-2021", mirror_settings, srid=SRID)
-    ingest_system(eng, "berlin-lor-2019", mirror_settings, srid=SRID, apply_fixes=True)
-    for source in STATISTICS_SOURCES:
-        ingest_statistics(eng, source, mirror_settings)
+    load_everything(eng, mirror_settings, srid=SRID)
     eng.dispose()
     yield url
     drop_database(cluster, url)
@@ -152,6 +143,9 @@ def table_counts(engine: Engine) -> dict[str, int]:
         "ingest_runs",
         "indicators",
         "statistic_values",
+        "facility_categories",
+        "facilities",
+        "facility_regions",
     )
     with engine.connect() as conn:
         return {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables}

@@ -72,6 +72,27 @@ def test_mss_invalid_regions_are_no_data(berlin_engine):
         assert sentinel.scalar_one() == 0
 
 
+@pytest.mark.mirror
+def test_mss_context_indicators(berlin_engine):
+    with berlin_engine.connect() as conn:
+        per_indicator = conn.execute(
+            text(
+                "SELECT i.key, count(*) FILTER (WHERE v.status = 'valid'), "
+                "count(*) FILTER (WHERE v.status = 'no_data') FROM statistic_values v "
+                "JOIN indicators i ON i.id = v.indicator_id WHERE i.key LIKE 'mss_k%' GROUP BY 1"
+            )
+        ).all()
+    assert len(per_indicator) == 14  # KI_01 … KI_17 without the old-LOR-only 08, 14, 15
+    assert {(valid, no_data) for _, valid, no_data in per_indicator} == {(536, 6)}
+    migration = values(berlin_engine, "mss_k05_migration").set_index("code")["value"]
+    assert migration["01100102"] == pytest.approx(66.95)
+    # K 05 and K 16 are the t1 shares of 31.12.2020 (t1 starts six months later: close, not equal)
+    t1 = values(berlin_engine, "share_foreigners", "2021-06-30").set_index("code")["value"]
+    foreigners = values(berlin_engine, "mss_k16_foreigners").set_index("code")["value"]
+    joined = pd.concat([t1.rename("t1"), foreigners.rename("k16")], axis=1).dropna()
+    assert len(joined) == 536 and joined.corr().iloc[0, 1] > 0.99
+
+
 # -- generated data ---------------------------------------------------------------------------
 
 CODES = ["01100101", "01100102", "02200201"]
