@@ -149,3 +149,19 @@ def table_counts(engine: Engine) -> dict[str, int]:
     )
     with engine.connect() as conn:
         return {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables}
+
+
+def assert_nothing_written(engine: Engine, job, *fragments: str) -> str:
+    """``job()`` must fail with a one-line IngestError naming every fragment, and leave every
+    table as it was."""
+    from ingest.errors import IngestError
+
+    before = table_counts(engine)
+    with pytest.raises(IngestError) as caught:
+        job()
+    message = str(caught.value)
+    assert "\n" not in message
+    for fragment in fragments:
+        assert fragment in message, message
+    assert table_counts(engine) == before
+    return message
