@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -230,17 +231,88 @@ def boundaries(
 
 @ingest_app.command("statistics")
 def statistics(
-    source: Annotated[str, typer.Option(help="Statistics source key, e.g. berlin-population-t1.")],
+    source: Annotated[
+        str | None, typer.Option(help="Statistics source key, e.g. berlin-population-t1.")
+    ] = None,
+    file: Annotated[
+        str | None,
+        typer.Option(help="Load one ad-hoc table (CSV or XLSX, path or URL) instead of a source."),
+    ] = None,
+    system: Annotated[str | None, typer.Option(help="Region system of --file.")] = None,
+    level: Annotated[str | None, typer.Option(help="Region level of --file.")] = None,
+    code_column: Annotated[str | None, typer.Option(help="Column with the region code.")] = None,
+    column: Annotated[
+        list[str] | None,
+        typer.Option(help="COLUMN=indicator_key; repeat for each column to load."),
+    ] = None,
+    period: Annotated[
+        str | None, typer.Option(help="Date the values refer to (YYYY-MM-DD) for --file.")
+    ] = None,
+    period_column: Annotated[str | None, typer.Option(help="Column with the period.")] = None,
+    period_format: Annotated[str, typer.Option(help="strptime format of the period.")] = "%Y%m",
+    decimal: Annotated[str, typer.Option(help="Decimal separator: ',' or '.'.")] = ",",
+    header_row: Annotated[
+        int, typer.Option(help="Row of the header, counting from 1 (below a title block).")
+    ] = 1,
+    sheet: Annotated[str | None, typer.Option(help="Worksheet of an XLSX file.")] = None,
+    sentinel: Annotated[
+        list[float] | None, typer.Option(help="A number that means 'no data', e.g. -9999.")
+    ] = None,
+    key: Annotated[
+        str | None, typer.Option(help="Name of the load (default: file-<name>).")
+    ] = None,
     force: Annotated[bool, typer.Option(help="Replace what this source loaded.")] = False,
     skip_unknown: Annotated[
         bool, typer.Option(help="Skip and report rows whose region code does not exist.")
     ] = False,
 ) -> None:
-    """Load a statistics source described in data/statistics/ (values per region and period)."""
-    with store_engine(StoreSettings()) as engine:
-        run_statistics_ingest(
-            engine, source, DataSettings(), force=force, skip_unknown=skip_unknown
+    """Load statistics: a source described in data/statistics/, or one table with --file."""
+    data = DataSettings()
+    if (source is None) == (file is None):
+        raise SozialraumError("give either --source or --file")
+    if source is not None:
+        with store_engine(StoreSettings()) as engine:
+            run_statistics_ingest(engine, source, data, force=force, skip_unknown=skip_unknown)
+        return
+    if not (system and level and code_column and column):
+        raise SozialraumError("--file needs --system, --level, --code-column and --column")
+    mapping = {}
+    for item in column:
+        name, sep, indicator = item.rpartition("=")
+        if not sep or not name or not indicator:
+            raise SozialraumError(f"--column {item!r}: write COLUMN=indicator_key")
+        mapping[name.strip()] = indicator.strip()
+    try:
+        when = date.fromisoformat(period) if period else None
+    except ValueError:
+        raise SozialraumError(f"--period {period!r} is not a date (YYYY-MM-DD)") from None
+    options = {
+        "period_column": period_column,
+        "period_format": period_format,
+        "decimal": decimal,
+        "header_row": max(header_row - 1, 0),
+        "sheet": sheet,
+        "sentinels": list(sentinel or []),
+    }
+    from ingest.statistics import ingest_statistics_file
+
+    with store_engine(StoreSettings()) as engine, _progress() as (step, _download):
+        result = ingest_statistics_file(
+            engine,
+            file,
+            data,
+            system=system,
+            level=level,
+            code_column=code_column,
+            columns=mapping,
+            period=when,
+            key=key,
+            force=force,
+            skip_unknown=skip_unknown,
+            step=step,
+            **options,
         )
+    print_statistics(key or file, result)
 
 
 @ingest_app.command("facilities")

@@ -8,149 +8,22 @@ to regions by code before anything is written; then one transaction writes them 
 
 from __future__ import annotations
 
-import calendar
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from ingest.catalog import Catalog, load_catalog, upsert_catalog
+from ingest.catalog import Catalog, all_catalogs, load_catalog, upsert_catalog
 from ingest.errors import IngestError
-from ingest.manifest import Source, load_toml_model
 from ingest.runs import JobResult, finish_run, start_run, unchanged_run
-from ingest.sources import companion_files, input_checksum, resolve_source
-from ingest.tables import DEFAULT_MISSING, parse_number, read_table
+from ingest.sources import companion_files, fetch_url, input_checksum, resolve_source
+from ingest.statistics_source import StatisticsSource, load_statistics_source, read_values
 from ingest.upload import copy_rows
 from spatial.settings import DataSettings
 
 EXAMPLES = 5
-
-
-class StatisticsSource(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    key: str
-    title: str
-    catalog: str
-    system: str
-    level: str
-    code_column: str
-    columns: dict[str, str] = Field(min_length=1, description="column → indicator key")
-    periods: dict[str, str] = Field(default_factory=dict, description="period date → token")
-    mirror_template: str | None = None
-    url_templates: list[str] = Field(default_factory=list)
-    period_column: str | None = None
-    period_format: str = "%Y%m"
-    decimal: str = Field(default=",", pattern=r"^[,.]$")
-    missing: list[str] = Field(default_factory=lambda: list(DEFAULT_MISSING))
-    suppressed: list[str] = Field(default_factory=list)
-    sentinels: list[float] = Field(default_factory=list)
-    validity_column: str | None = None
-    valid_values: list[str] = Field(default_factory=list)
-    header_row: int = Field(default=0, ge=0)
-    sheet: str | None = None
-    landing_page: str | None = None
-    licence: str | None = None
-    attribution: str | None = None
-
-    def files(self) -> list[tuple[date | None, Source]]:
-        """One source per period (or a single file when periods come from a column)."""
-        tokens = self.periods or {"": ""}
-        return [
-            (
-                date.fromisoformat(period) if period else None,
-                Source(
-                    title=f"{self.title} {token}".strip(),
-                    mirror_path=self.mirror_template.format(token=token)
-                    if self.mirror_template
-                    else None,
-                    urls=[u.format(token=token) for u in self.url_templates],
-                    landing_page=self.landing_page,
-                    licence=self.licence,
-                    attribution=self.attribution,
-                ),
-            )
-            for period, token in tokens.items()
-        ]
-
-
-def load_statistics_source(directory: Path, key: str) -> StatisticsSource:
-    return load_toml_model(directory, key, StatisticsSource, "statistics source")
-
-
-def _period_from(cell: str, fmt: str, path: Path, line: int) -> date:
-    try:
-        parsed = datetime.strptime(cell, fmt).date()
-    except ValueError as exc:
-        raise IngestError(
-            f"line {line}: period {cell!r} does not match {fmt!r}", file=path
-        ) from exc
-    if "%d" not in fmt:  # a month means its last day, the usual reference date
-        parsed = parsed.replace(day=calendar.monthrange(parsed.year, parsed.month)[1])
-    return parsed
-
-
-def read_values(
-    path: Path, period: date | None, spec: StatisticsSource, code_length: int | None
-) -> tuple[pd.DataFrame, list[str]]:
-    """Long rows (indicator, code, period, value, status, line) from one file, and notes."""
-    table = read_table(path, header_row=spec.header_row, sheet=spec.sheet)
-    lines = range(spec.header_row + 2, spec.header_row + 2 + len(table))
-    for column in [spec.code_column, *spec.columns, spec.validity_column, spec.period_column]:
-        if column and column not in table.columns:
-            raise IngestError(
-                f"no such column (columns are: {', '.join(table.columns)})", file=path, field=column
-            )
-    notes: list[str] = []
-    codes = table[spec.code_column]
-    if code_length:
-        short = codes.str.fullmatch(r"\d+") & (codes.str.len() < code_length)
-        if short.any():
-            notes.append(
-                f"{path.name}: {int(short.sum())} codes had lost leading zeros and "
-                f"were repaired (e.g. {codes[short].iat[0]} → "
-                f"{codes[short].iat[0].zfill(code_length)})"
-            )
-            codes = codes.where(~short, codes.str.zfill(code_length))
-    if spec.period_column:
-        periods = [
-            _period_from(c, spec.period_format, path, n)
-            for c, n in zip(table[spec.period_column], lines, strict=True)
-        ]
-    else:
-        periods = [period] * len(table)
-    valid_row = (
-        table[spec.validity_column].isin(spec.valid_values)
-        if spec.validity_column
-        else pd.Series(True, index=table.index)
-    )
-    missing, suppressed, sentinels = set(spec.missing), set(spec.suppressed), set(spec.sentinels)
-    records = []
-    for column, indicator in spec.columns.items():
-        for cell, code, when, ok, line in zip(
-            table[column], codes, periods, valid_row, lines, strict=True
-        ):
-            value, status = None, "no_data"
-            if cell in suppressed:
-                status = "suppressed"
-            elif ok and cell not in missing:
-                try:
-                    number = parse_number(cell, spec.decimal)
-                except ValueError:
-                    raise IngestError(
-                        f"line {line}: not a number", file=path, field=column, value=cell
-                    ) from None
-                if number not in sentinels:
-                    value, status = number, "valid"
-            records.append((indicator, code, when, value, status, line))
-    frame = pd.DataFrame(
-        records, columns=["indicator", "code", "period", "value", "status", "line"]
-    )
-    frame["file"] = path.name
-    return frame, notes
 
 
 def ingest_statistics(
@@ -173,6 +46,61 @@ def ingest_statistics(
     return load_statistics(
         engine, spec, catalog, inputs, force=force, skip_unknown=skip_unknown, step=step
     )
+
+
+def ingest_statistics_file(
+    engine: Engine,
+    file: str,
+    settings: DataSettings,
+    *,
+    system: str,
+    level: str,
+    code_column: str,
+    columns: dict[str, str],
+    period: date | None = None,
+    key: str | None = None,
+    force: bool = False,
+    skip_unknown: bool = False,
+    step=None,
+    **options,
+) -> JobResult:
+    """Load an ad-hoc table (a path or URL) without a manifest.
+
+    ``columns`` maps table columns to catalog indicators, which must all be in one catalog;
+    ``period`` dates the whole file, or ``period_column`` (in ``options``) gives it per row.
+    The other ``options`` are those of a statistics manifest (decimal, missing, sentinels, …).
+    """
+    path = fetch_url(file, settings) if file.startswith(("http://", "https://")) else Path(file)
+    if period is None and not options.get("period_column"):
+        raise IngestError("give the period of the file (--period) or a --period-column")
+    catalog = _catalog_holding(settings.catalog_dir, set(columns.values()))
+    spec = StatisticsSource(
+        key=key or f"file-{Path(path).stem}",
+        title=Path(file).name,
+        catalog=catalog.key,
+        system=system,
+        level=level,
+        code_column=code_column,
+        columns=columns,
+        **options,
+    )
+    return load_statistics(
+        engine, spec, catalog, [(period, path)], force=force, skip_unknown=skip_unknown, step=step
+    )
+
+
+def _catalog_holding(catalog_dir: Path, indicators: set[str]) -> Catalog:
+    catalogs = all_catalogs(catalog_dir)
+    for catalog in catalogs:
+        if indicators <= {i.key for i in catalog.indicators}:
+            return catalog
+    known = {i.key for c in catalogs for i in c.indicators}
+    missing = sorted(indicators - known)
+    if missing:
+        raise IngestError(
+            f"unknown indicators {', '.join(missing)}; see: sozialraum indicators list"
+        )
+    raise IngestError("the indicators belong to different catalogs; load them one catalog a time")
 
 
 def load_statistics(

@@ -13,7 +13,7 @@ import time
 import httpx
 import pytest
 from conftest import accessible_tempdir
-from geodata import points, write
+from geodata import grid, points, write
 
 CLI = [sys.executable, "-m", "cli.main"]
 
@@ -30,7 +30,18 @@ def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess[str]
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["db"], ["ingest"], ["ingest", "boundaries"], ["serve"], ["demo"]]
+    "command",
+    [
+        [],
+        ["db"],
+        ["ingest"],
+        ["ingest", "boundaries"],
+        ["ingest", "statistics"],
+        ["ingest", "facilities"],
+        ["indicators", "list"],
+        ["serve"],
+        ["demo"],
+    ],
 )
 def test_every_command_has_help(command):
     result = run(*command, "--help")
@@ -58,6 +69,29 @@ def test_bad_input_is_one_line_without_traceback(db_url, tmp_path):
     assert lines[0].startswith("error:") and "Point is not a polygon" in lines[0]
     debug = run("--debug", *args, env={"SOZIALRAUM_DATABASE_URL": db_url})
     assert "Traceback" in debug.stderr
+
+
+def test_adhoc_statistics_file_from_the_command_line(db_url, tmp_path):
+    env = {"SOZIALRAUM_DATABASE_URL": db_url}
+    plr = write(grid(["01100101", "01100102"]), tmp_path / "plr.gpkg")
+    loaded = run(
+        "ingest", "boundaries", "--system", "t", "--level", "plr", "--code-field", "code",
+        "--file", str(plr), env=env,
+    )  # fmt: skip
+    assert loaded.returncode == 0, loaded.stderr
+    table = tmp_path / "ew.csv"
+    table.write_bytes("Nr;Einwohner\n01100101;3 182\n01100102;1.234\n".encode("cp1252"))
+    args = [
+        "ingest", "statistics", "--file", str(table), "--system", "t", "--level", "plr",
+        "--code-column", "Nr", "--column", "Einwohner=inhabitants", "--period", "2024-12-31",
+    ]  # fmt: skip
+    result = run(*args, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "valid" in result.stdout and "31.12.2024" in result.stdout
+    again = run(*args, env=env)
+    assert "already loaded from the same data" in again.stdout
+    bad = run(*args[:-2], "--period", "Dezember", env=env)
+    assert bad.returncode == 1 and "is not a date" in bad.stderr
 
 
 def free_port() -> int:

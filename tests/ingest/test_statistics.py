@@ -13,7 +13,7 @@ from sqlalchemy import text
 from ingest.errors import IngestError
 from ingest.jobs import FileLevel, ingest_file
 from ingest.readers import FieldMap
-from ingest.statistics import ingest_statistics
+from ingest.statistics import ingest_statistics, ingest_statistics_file
 from ingest.tables import parse_number
 from spatial.settings import PROJECT_ROOT, DataSettings
 
@@ -235,6 +235,46 @@ def test_xlsx_with_a_title_block(small_store, tmp_path):
     result = ingest_statistics(small_store, "mini", settings)
     assert result.counts == {"valid": 4}
     assert values(small_store, "inhabitants")["value"].sum() == 3234
+
+
+def test_adhoc_file_with_a_period_column(small_store, tmp_path, data_settings):
+    path = tmp_path / "adhoc.csv"
+    path.write_text(
+        "Stichtag;Gebiet;EW\n31.12.2023;01100101;10\n31.12.2024;01100101;12\n"
+        "31.12.2024;1100102;-1\n",
+        encoding="utf-8",
+    )
+    settings = data_settings.model_copy(
+        update={"catalog_dir": PROJECT_ROOT / "data" / "indicators"}
+    )
+    options = dict(
+        system="mini",
+        level="plr",
+        code_column="Gebiet",
+        columns={"EW": "inhabitants"},
+        period_column="Stichtag",
+        period_format="%d.%m.%Y",
+        sentinels=[-1],
+    )
+    result = ingest_statistics_file(small_store, str(path), settings, **options)
+    assert result.counts == {"valid": 2, "no_data": 1}
+    assert any("lost leading zeros" in n for n in result.notes)
+    got = values(small_store, "inhabitants")
+    assert sorted(got["period"].astype(str)) == ["2023-12-31", "2024-12-31", "2024-12-31"]
+    assert_nothing_written(
+        small_store,
+        lambda: ingest_statistics_file(
+            small_store, str(path), settings, **{**options, "columns": {"EW": "einwohner"}}
+        ),
+        "unknown indicators einwohner",
+    )
+    assert_nothing_written(
+        small_store,
+        lambda: ingest_statistics_file(
+            small_store, str(path), settings, **{**options, "period_column": None}
+        ),
+        "--period",
+    )
 
 
 def test_same_data_again_is_a_noop(small_store, tmp_path):

@@ -1,0 +1,140 @@
+"""Statistics source manifests and reading one table of a source into long rows (indicator,
+code, period, value, status, line): codes repaired, periods parsed, missing-value markers,
+suppression markers, sentinels and the validity column applied, every bad number named."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from ingest.errors import IngestError
+from ingest.manifest import Source, load_toml_model
+from ingest.tables import DEFAULT_MISSING, parse_number, read_table
+
+
+class StatisticsSource(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: str
+    title: str
+    catalog: str
+    system: str
+    level: str
+    code_column: str
+    columns: dict[str, str] = Field(min_length=1, description="column → indicator key")
+    periods: dict[str, str] = Field(default_factory=dict, description="period date → token")
+    mirror_template: str | None = None
+    url_templates: list[str] = Field(default_factory=list)
+    period_column: str | None = None
+    period_format: str = "%Y%m"
+    decimal: str = Field(default=",", pattern=r"^[,.]$")
+    missing: list[str] = Field(default_factory=lambda: list(DEFAULT_MISSING))
+    suppressed: list[str] = Field(default_factory=list)
+    sentinels: list[float] = Field(default_factory=list)
+    validity_column: str | None = None
+    valid_values: list[str] = Field(default_factory=list)
+    header_row: int = Field(default=0, ge=0)
+    sheet: str | None = None
+    landing_page: str | None = None
+    licence: str | None = None
+    attribution: str | None = None
+
+    def files(self) -> list[tuple[date | None, Source]]:
+        """One source per period (or a single file when periods come from a column)."""
+        tokens = self.periods or {"": ""}
+        return [
+            (
+                date.fromisoformat(period) if period else None,
+                Source(
+                    title=f"{self.title} {token}".strip(),
+                    mirror_path=self.mirror_template.format(token=token)
+                    if self.mirror_template
+                    else None,
+                    urls=[u.format(token=token) for u in self.url_templates],
+                    landing_page=self.landing_page,
+                    licence=self.licence,
+                    attribution=self.attribution,
+                ),
+            )
+            for period, token in tokens.items()
+        ]
+
+
+def load_statistics_source(directory: Path, key: str) -> StatisticsSource:
+    return load_toml_model(directory, key, StatisticsSource, "statistics source")
+
+
+def _period_from(cell: str, fmt: str, path: Path, line: int) -> date:
+    try:
+        parsed = datetime.strptime(cell, fmt).date()
+    except ValueError as exc:
+        raise IngestError(
+            f"line {line}: period {cell!r} does not match {fmt!r}", file=path
+        ) from exc
+    if "%d" not in fmt:  # a month means its last day, the usual reference date
+        parsed = parsed.replace(day=calendar.monthrange(parsed.year, parsed.month)[1])
+    return parsed
+
+
+def read_values(
+    path: Path, period: date | None, spec: StatisticsSource, code_length: int | None
+) -> tuple[pd.DataFrame, list[str]]:
+    """Long rows (indicator, code, period, value, status, line) from one file, and notes."""
+    table = read_table(path, header_row=spec.header_row, sheet=spec.sheet)
+    lines = range(spec.header_row + 2, spec.header_row + 2 + len(table))
+    for column in [spec.code_column, *spec.columns, spec.validity_column, spec.period_column]:
+        if column and column not in table.columns:
+            raise IngestError(
+                f"no such column (columns are: {', '.join(table.columns)})", file=path, field=column
+            )
+    notes: list[str] = []
+    codes = table[spec.code_column]
+    if code_length:
+        short = codes.str.fullmatch(r"\d+") & (codes.str.len() < code_length)
+        if short.any():
+            notes.append(
+                f"{path.name}: {int(short.sum())} codes had lost leading zeros and "
+                f"were repaired (e.g. {codes[short].iat[0]} → "
+                f"{codes[short].iat[0].zfill(code_length)})"
+            )
+            codes = codes.where(~short, codes.str.zfill(code_length))
+    if spec.period_column:
+        periods = [
+            _period_from(c, spec.period_format, path, n)
+            for c, n in zip(table[spec.period_column], lines, strict=True)
+        ]
+    else:
+        periods = [period] * len(table)
+    valid_row = (
+        table[spec.validity_column].isin(spec.valid_values)
+        if spec.validity_column
+        else pd.Series(True, index=table.index)
+    )
+    missing, suppressed, sentinels = set(spec.missing), set(spec.suppressed), set(spec.sentinels)
+    records = []
+    for column, indicator in spec.columns.items():
+        for cell, code, when, ok, line in zip(
+            table[column], codes, periods, valid_row, lines, strict=True
+        ):
+            value, status = None, "no_data"
+            if cell in suppressed:
+                status = "suppressed"
+            elif ok and cell not in missing:
+                try:
+                    number = parse_number(cell, spec.decimal)
+                except ValueError:
+                    raise IngestError(
+                        f"line {line}: not a number", file=path, field=column, value=cell
+                    ) from None
+                if number not in sentinels:
+                    value, status = number, "valid"
+            records.append((indicator, code, when, value, status, line))
+    frame = pd.DataFrame(
+        records, columns=["indicator", "code", "period", "value", "status", "line"]
+    )
+    frame["file"] = path.name
+    return frame, notes
