@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from bench.boundaries import bench_boundaries
+from bench.full_load import bench_full_load
 from spatial.cluster import EmbeddedCluster
 from spatial.settings import PROJECT_ROOT, DataSettings
 
@@ -22,7 +23,9 @@ def main() -> None:
     try:
         cluster.start()
         data = DataSettings(data_mirror=Path(mirror), cache_dir=root / "cache")
-        bench_boundaries(cluster.url(), data, repeats=int(os.environ.get("BENCH_REPEATS", "5")))
+        repeats = int(os.environ.get("BENCH_REPEATS", "5"))
+        bench_boundaries(cluster.url(), data, repeats=repeats)
+        bench_full_load(cluster.url(), data, repeats=max(1, min(repeats, 3)))
     finally:
         cluster.stop()
         shutil.rmtree(root, ignore_errors=True)

@@ -148,9 +148,11 @@ def assign_facilities(conn: Connection, *, run_id: int | None = None) -> None:
         ),
         params,
     )
+    # only facilities that still miss a level are matched again (usually none)
     unassigned = (
-        "NOT EXISTS (SELECT 1 FROM facility_regions x "
-        "WHERE x.facility_id = f.id AND x.level_id = r.level_id)"
+        "EXISTS (SELECT 1 FROM region_levels m WHERE NOT EXISTS (SELECT 1 FROM facility_regions "
+        "x WHERE x.facility_id = f.id AND x.level_id = m.id)) AND NOT EXISTS (SELECT 1 FROM "
+        "facility_regions x WHERE x.facility_id = f.id AND x.level_id = r.level_id)"
     )
     _assign_by_containment(conn, f"{scope} AND {unassigned}", params)
 
