@@ -100,16 +100,26 @@ def indicators_list() -> None:
     from rich.table import Table
 
     from ingest.catalog import all_catalogs
+    from ingest.facility_regions import FACILITY_CATALOG, load_categories
 
+    data = DataSettings()
     table = Table(title="Indikatoren")
     for column in ("key", "Name", "unit", "kind", "aggregation", "polarity", "catalog"):
         table.add_column(column)
-    for catalog in all_catalogs(DataSettings().catalog_dir):
-        for ind in catalog.indicators:
+    listed = [(c.key, c.indicators) for c in all_catalogs(data.catalog_dir)]
+    # facility indicators are derived per category when facilities are loaded
+    derived = []
+    for category in load_categories(data.facility_categories_file).values():
+        derived.append(category.count_indicator())
+        if category.capacity_unit:
+            derived.append(category.capacity_indicator())
+    listed.append((FACILITY_CATALOG, derived))
+    for catalog_key, indicators in listed:
+        for ind in indicators:
             rule = ind.aggregation
             if ind.aggregation == "ratio":
                 rule = f"ratio {ind.numerator} / {ind.denominator}"
-            table.add_row(ind.key, ind.name_de, ind.unit, ind.kind, rule, ind.polarity, catalog.key)
+            table.add_row(ind.key, ind.name_de, ind.unit, ind.kind, rule, ind.polarity, catalog_key)
     console.print(table)
 
 

@@ -48,6 +48,13 @@ def test_every_command_has_help(command):
     assert result.returncode == 0 and "Usage" in result.stdout
 
 
+def test_indicator_catalog_lists_file_and_facility_indicators():
+    result = run("indicators", "list", env={"COLUMNS": "250"})
+    assert result.returncode == 0, result.stderr
+    for key in ("inhabitants", "mss_s1_unemployment", "mss_k03_old_age_poverty", "kita_places"):
+        assert key in result.stdout
+
+
 def test_bad_input_is_one_line_without_traceback(db_url, tmp_path):
     path = write(points(["01"]), tmp_path / "points.gpkg")
     args = [
