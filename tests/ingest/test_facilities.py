@@ -244,6 +244,29 @@ def test_lonlat_table_without_crs_is_refused(small_store, tmp_path):
     )
 
 
+def test_lonlat_shapefile_without_prj_is_refused(small_store, tmp_path):
+    frame = kitas([Point(X0 + 10, Y0 + 10)], ["3"]).to_crs("EPSG:4326")
+    write(frame, tmp_path / "kitas.shp")
+    (tmp_path / "kitas.prj").unlink()
+    rejected(
+        small_store,
+        settings_for(tmp_path, "kitas.shp", **KITA_FIELDS),
+        "kitas.shp: the file has no CRS",
+        "crs = 'EPSG:4326'",
+    )
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".shp", ".fgb"])
+def test_point_formats_in_another_crs(small_store, tmp_path, suffix):
+    frame = kitas([Point(X0 + 10, Y0 + 10), Point(X0 + 1010, Y0 + 1010)], ["3", "4"])
+    write(frame.to_crs("EPSG:3035"), tmp_path / f"kitas{suffix}")
+    result = ingest_facilities(
+        small_store, "mini", settings_for(tmp_path, f"kitas{suffix}", **KITA_FIELDS), srid=SRID
+    )
+    assert result.counts == {"kita": 2} and result.details["outside"] == 0
+    assert derived(small_store, "kita_places")["value"].tolist() == [3, 0, 0, 4]
+
+
 def test_lonlat_labelled_as_utm_is_refused(small_store, tmp_path):
     (tmp_path / "kitas.csv").write_text(
         "nr,name,plaetze,x,y\nK1,Kita Eins,40,13.3889,52.5170\n", encoding="utf-8"
