@@ -32,6 +32,7 @@ class Indicator(BaseModel):
     polarity: Literal["higher_is_better", "higher_is_worse", "neutral"] = "neutral"
     decimals: int = Field(default=0, ge=0, le=6)
     min_population: int | None = Field(default=None, ge=1)
+    scale: float = Field(default=1.0, gt=0, description="ratio × scale, e.g. 100 for percent")
 
     @model_validator(mode="after")
     def _rule_complete(self) -> Indicator:
@@ -93,17 +94,18 @@ def upsert_catalog(conn: Connection, catalog: Catalog) -> dict[str, int]:
                     denominator = EXCLUDED.denominator, weight = EXCLUDED.weight,
                     polarity = EXCLUDED.polarity, decimals = EXCLUDED.decimals,
                     source = EXCLUDED.source, licence = EXCLUDED.licence,
-                    attribution = EXCLUDED.attribution, min_population = EXCLUDED.min_population
+                    attribution = EXCLUDED.attribution, min_population = EXCLUDED.min_population,
+                    definition = EXCLUDED.definition
                 RETURNING id
                 """
             ),
             {
-                **ind.model_dump(),
+                **ind.model_dump(exclude={"scale"}),
                 "catalog": catalog.key,
                 "source": catalog.source,
                 "licence": catalog.licence,
                 "attribution": catalog.attribution,
-                "definition": json.dumps(None),
+                "definition": json.dumps({"scale": ind.scale}),
             },
         ).scalar_one()
     return ids

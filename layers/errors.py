@@ -1,0 +1,18 @@
+"""Errors of the analysis layer, split by what the caller did wrong (the web maps them to 404 and
+422, the command line prints them as one line)."""
+
+from __future__ import annotations
+
+from spatial.errors import SozialraumError
+
+
+class LayerError(SozialraumError):
+    """A request the analysis layer cannot answer as asked."""
+
+
+class NotFound(LayerError):
+    """An unknown region system, level, region, indicator or period."""
+
+
+class NotComputable(LayerError):
+    """The request is understood but the data or the indicator's rules do not allow it."""
