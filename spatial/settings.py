@@ -57,6 +57,7 @@ class DataSettings(BaseSettings):
     statistics_dir: Path = Field(default=PROJECT_ROOT / "data" / "statistics")
     catalog_dir: Path = Field(default=PROJECT_ROOT / "data" / "indicators")
     facilities_dir: Path = Field(default=PROJECT_ROOT / "data" / "facilities")
+    composites_dir: Path = Field(default=PROJECT_ROOT / "data" / "composites")
     facility_categories_file: Path = Field(
         default=PROJECT_ROOT / "data" / "facility_categories.toml"
     )
@@ -70,6 +71,7 @@ class DataSettings(BaseSettings):
         "statistics_dir",
         "catalog_dir",
         "facilities_dir",
+        "composites_dir",
         "facility_categories_file",
         "cache_dir",
     )
