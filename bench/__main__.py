@@ -7,6 +7,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from bench.analysis import bench_analysis
 from bench.boundaries import bench_boundaries
 from bench.full_load import bench_full_load
 from spatial.cluster import EmbeddedCluster
@@ -25,7 +26,8 @@ def main() -> None:
         data = DataSettings(data_mirror=Path(mirror), cache_dir=root / "cache")
         repeats = int(os.environ.get("BENCH_REPEATS", "5"))
         bench_boundaries(cluster.url(), data, repeats=repeats)
-        bench_full_load(cluster.url(), data, repeats=max(1, min(repeats, 3)))
+        _, loaded = bench_full_load(cluster.url(), data, repeats=max(1, min(repeats, 3)))
+        bench_analysis(loaded, data)
     finally:
         cluster.stop()
         shutil.rmtree(root, ignore_errors=True)

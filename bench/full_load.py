@@ -58,9 +58,10 @@ def _input_files(data: DataSettings) -> tuple[list, list]:
     return geo, tables
 
 
-def bench_full_load(url: str, data: DataSettings, repeats: int = 3) -> dict[str, float]:
+def bench_full_load(url: str, data: DataSettings, repeats: int = 3) -> tuple[dict, str]:
+    """Times the full load; returns the figures and the URL of a fully loaded database."""
     geo, tables = _input_files(data)
-    ours, base, counts = [], [], {}
+    ours, base, counts, loaded = [], [], {}, ""
     for _ in range(repeats):
         target = _fresh_database(url)
         migrate(target, SRID)
@@ -68,6 +69,7 @@ def bench_full_load(url: str, data: DataSettings, repeats: int = 3) -> dict[str,
         start = time.perf_counter()
         load_everything(engine, data, srid=SRID)
         ours.append(time.perf_counter() - start)
+        loaded = target
         with engine.connect() as conn:
             for table in ("regions", "statistic_values", "facilities", "facility_regions"):
                 counts[table] = conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
@@ -100,4 +102,5 @@ def bench_full_load(url: str, data: DataSettings, repeats: int = 3) -> dict[str,
     table.add_row("ratio ours / baseline", f"{ours_s / base_s:.2f}")
     Console().print(table)
     Console().print(", ".join(f"{k}: {v:,}" for k, v in counts.items()))
-    return {"ours_s": ours_s, "baseline_s": base_s, "ratio": ours_s / base_s, **counts}
+    figures = {"ours_s": ours_s, "baseline_s": base_s, "ratio": ours_s / base_s, **counts}
+    return figures, loaded
