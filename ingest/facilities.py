@@ -190,14 +190,15 @@ def _refresh_indicators(
         licence=spec.source.licence or "siehe Quelle",
         attribution=spec.source.attribution or spec.title,
     )
-    ids = upsert_catalog(conn, catalog)
+    upsert_catalog(conn, catalog)
+    # replaced categories may have indicators from earlier runs, so look all of them up
     known = dict(conn.execute(text("SELECT key, id FROM indicators")).all())
     period = conn.execute(
         text("SELECT period FROM facilities WHERE run_id = :run LIMIT 1"), {"run": run_id}
     ).scalar_one()
     pairs = {(c, period) for c in loaded} | {(r.category, r.period) for r in replaced}
     return sum(
-        refresh_facility_indicators(conn, categories[cat], period, {**known, **ids}, run_id)
+        refresh_facility_indicators(conn, categories[cat], period, known, run_id)
         for cat, period in sorted(pairs)
         if cat in categories
     )
