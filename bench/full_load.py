@@ -10,37 +10,23 @@ import time
 
 import geopandas as gpd
 import pandas as pd
-import psycopg
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from bench.boundaries import SRID
-from ingest.facilities import facility_source_keys, load_facility_source
+from ingest.facilities import load_facility_source
 from ingest.jobs import load_everything
-from ingest.manifest import load_manifest
+from ingest.manifest import load_manifest, manifest_keys
 from ingest.statistics_source import load_statistics_source
 from spatial.settings import DataSettings
-from spatial.store import make_engine, migrate
+from spatial.store import create_database, make_engine, migrate
 
 _names = itertools.count()
 
 
 def _fresh_database(url: str) -> str:
-    parsed = make_url(url)
-    name = f"bench_full_{next(_names)}"
-    with psycopg.connect(
-        host=parsed.host,
-        port=parsed.port,
-        user=parsed.username,
-        password=parsed.password,
-        dbname=parsed.database,
-        autocommit=True,
-    ) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return parsed.set(database=name).render_as_string(hide_password=False)
+    return create_database(url, f"bench_full_{next(_names)}")
 
 
 def _input_files(data: DataSettings) -> tuple[list, list]:
@@ -48,12 +34,12 @@ def _input_files(data: DataSettings) -> tuple[list, list]:
     for system in ("berlin-lor-2021", "berlin-lor-2019"):
         manifest = load_manifest(data.manifest_dir, system)
         geo += [data.data_mirror / lvl.source.mirror_path for lvl in manifest.levels if lvl.source]
-    for key in facility_source_keys(data.facilities_dir):
+    for key in manifest_keys(data.facilities_dir):
         geo.append(
             data.data_mirror / load_facility_source(data.facilities_dir, key).source.mirror_path
         )
-    for path in sorted(data.statistics_dir.glob("*.toml")):
-        spec = load_statistics_source(data.statistics_dir, path.stem)
+    for key in manifest_keys(data.statistics_dir):
+        spec = load_statistics_source(data.statistics_dir, key)
         tables += [data.data_mirror / source.mirror_path for _, source in spec.files()]
     return geo, tables
 
@@ -93,7 +79,7 @@ def bench_full_load(url: str, data: DataSettings, repeats: int = 3) -> tuple[dic
     table.add_column("seconds", justify="right")
     table.add_row(
         f"sozialraum: 2 region systems, {len(tables)} statistics tables, "
-        f"{len(facility_source_keys(data.facilities_dir))} facility files",
+        f"{len(manifest_keys(data.facilities_dir))} facility files",
         f"{ours_s:.2f}",
     )
     table.add_row(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg
+from psycopg import sql
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
@@ -35,6 +37,42 @@ def resolve_database_url(settings: StoreSettings, start: bool = True) -> str:
     if start:
         cluster.start()
     return cluster.url()
+
+
+def create_database(url: str, name: str, template: str | None = None) -> str:
+    """Create database ``name`` on the server of ``url`` (replacing one of that name, so
+    benchmarks and tests start empty); returns its URL."""
+    statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template:
+        statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+    with _server_connection(url) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        conn.execute(statement)
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(url: str) -> None:
+    """Drop the database ``url`` points to (connections to it are closed)."""
+    name = make_url(url).database
+    with _server_connection(url) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+def _server_connection(url: str) -> psycopg.Connection:
+    """An autocommit connection to the server's maintenance database (for CREATE/DROP)."""
+    parsed = make_url(url)
+    return psycopg.connect(
+        host=parsed.host,
+        port=parsed.port,
+        user=parsed.username,
+        password=parsed.password,
+        dbname="postgres",
+        autocommit=True,
+    )
 
 
 def make_engine(url: str, pool_size: int = 5) -> Engine:

@@ -11,13 +11,13 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from localhttp import server  # noqa: F401  (a fixture shared by several test modules)
 from sqlalchemy import text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
 from ingest.jobs import load_everything
+from spatial import store
 from spatial.cluster import EmbeddedCluster
 from spatial.settings import PROJECT_ROOT, DataSettings
 from spatial.store import make_engine, migrate
@@ -53,49 +53,23 @@ def cluster() -> Iterator[EmbeddedCluster]:
     root = accessible_tempdir("sz-test-")
     cluster = EmbeddedCluster(root)
     cluster.start()
-    admin_url = cluster.url()
-    with _admin(admin_url) as conn:
-        conn.execute(f'CREATE DATABASE "{TEMPLATE}"')
-    migrate(_with_db(admin_url, TEMPLATE), SRID)
+    migrate(store.create_database(cluster.url(), TEMPLATE), SRID)
     yield cluster
     cluster.stop()
     shutil.rmtree(root, ignore_errors=True)
 
 
-def _with_db(url: str, name: str) -> str:
-    return make_url(url).set(database=name).render_as_string(hide_password=False)
-
-
-def _admin(url: str) -> psycopg.Connection:
-    parsed = make_url(url)
-    return psycopg.connect(
-        host=parsed.host,
-        port=parsed.port,
-        user=parsed.username,
-        password=parsed.password,
-        dbname="postgres",
-        autocommit=True,
-    )
-
-
 def create_database(cluster: EmbeddedCluster) -> str:
+    """A fresh database from the migrated template."""
     name = f"sz_test_{os.getpid()}_{next(_counter)}"
-    with _admin(cluster.url()) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
-    return _with_db(cluster.url(), name)
-
-
-def drop_database(cluster: EmbeddedCluster, url: str) -> None:
-    name = make_url(url).database
-    with _admin(cluster.url()) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return store.create_database(cluster.url(), name, template=TEMPLATE)
 
 
 @pytest.fixture
 def db_url(cluster: EmbeddedCluster) -> Iterator[str]:
     url = create_database(cluster)
     yield url
-    drop_database(cluster, url)
+    store.drop_database(url)
 
 
 @pytest.fixture
@@ -124,7 +98,7 @@ def berlin_url(cluster: EmbeddedCluster, mirror_settings: DataSettings) -> Itera
     load_everything(eng, mirror_settings, srid=SRID)
     eng.dispose()
     yield url
-    drop_database(cluster, url)
+    store.drop_database(url)
 
 
 @pytest.fixture
