@@ -24,7 +24,7 @@ from pyproj import CRS, Transformer
 
 from ingest.errors import IngestError
 from ingest.manifest import Source
-from ingest.readers import as_code_text, check_extent, crs_of, read_vector_frame
+from ingest.readers import as_code_text, check_extent, crs_of, find_column, read_vector_frame
 from ingest.tables import DEFAULT_MISSING, parse_number, read_table
 
 TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
@@ -101,14 +101,9 @@ def read_point_layer(path: Path, spec: FacilitySource, categories: set[str]) -> 
     crs = crs_of(file_crs, spec.source.crs, path)
     check_extent(shapely.total_bounds(geoms), crs, path)
     notes: list[str] = []
-    columns = {c.lower(): c for c in frame.columns if c != "geometry"}
 
     def column(name: str) -> str:
-        found = name if name in frame.columns else columns.get(name.lower())
-        if found is None:
-            listed = ", ".join(columns.values())
-            raise IngestError(f"no such field (fields are: {listed})", file=path, field=name)
-        return found
+        return find_column(frame, name, path)
 
     rows = pd.DataFrame({"feature_index": np.arange(len(frame), dtype=np.int64)})
     id_col = column(spec.id_field)
@@ -141,7 +136,7 @@ def read_point_layer(path: Path, spec: FacilitySource, categories: set[str]) -> 
     kept = (
         [column(f) for f in spec.attributes]
         if spec.attributes is not None
-        else [c for c in columns.values() if c not in mapped]
+        else [c for c in frame.columns if c != "geometry" and c not in mapped]
     )
     rows["attributes"] = _attributes(frame, kept)
     epsg = crs.to_epsg(min_confidence=70)

@@ -52,7 +52,7 @@ class RegionLayer:
     repaired_codes: int = 0
 
 
-def _column(frame: pd.DataFrame, wanted: str, path: Path) -> str:
+def find_column(frame: pd.DataFrame, wanted: str, path: Path) -> str:
     """The actual column name for ``wanted``: exact, else the one case-insensitive match."""
     if wanted in frame.columns:
         return wanted
@@ -108,7 +108,7 @@ def read_region_layer(path: Path, fields: FieldMap) -> RegionLayer:
     if fields.fixes and fields.apply_fixes:
         notes.extend(_apply_fixes(frame, fields.fixes, path))
 
-    code_col = _column(frame, fields.code_field, path)
+    code_col = find_column(frame, fields.code_field, path)
     codes = [as_code_text(v) for v in frame[code_col]]
     for index, code in enumerate(codes):
         if code is None:
@@ -123,19 +123,19 @@ def read_region_layer(path: Path, fields: FieldMap) -> RegionLayer:
     rows["code"] = codes
 
     if fields.name_field:
-        name_col = _column(frame, fields.name_field, path)
+        name_col = find_column(frame, fields.name_field, path)
         names = [("" if v is None else str(v)).strip() for v in frame[name_col]]
     else:
         names = [""] * len(frame)
     rows["name"] = [name or code for name, code in zip(names, codes, strict=True)]
 
     if fields.parent_field:
-        parent_col = _column(frame, fields.parent_field, path)
+        parent_col = find_column(frame, fields.parent_field, path)
         rows["parent_code"] = [as_code_text(v) for v in frame[parent_col]]
     else:
         rows["parent_code"] = None
     for extra in fields.extra_fields:
-        rows[extra] = frame[_column(frame, extra, path)].astype("string").str.strip()
+        rows[extra] = frame[find_column(frame, extra, path)].astype("string").str.strip()
 
     _check_duplicates(rows, path, code_col)
     rows["wkb"] = _polygon_wkb(frame, rows, path)
@@ -167,7 +167,7 @@ def _apply_fixes(frame: pd.DataFrame, fixes: tuple[Fix, ...], path: Path) -> lis
     for fix in fixes:
         mask = np.ones(len(frame), dtype=bool)
         for name, value in fix.where.items():
-            column = _column(frame, name, path)
+            column = find_column(frame, name, path)
             mask &= frame[column].map(as_code_text).to_numpy() == value
         matched = int(mask.sum())
         if matched != 1:
@@ -177,7 +177,7 @@ def _apply_fixes(frame: pd.DataFrame, fixes: tuple[Fix, ...], path: Path) -> lis
             )
         index = int(np.flatnonzero(mask)[0])
         for name, value in fix.set.items():
-            frame.loc[index, _column(frame, name, path)] = value
+            frame.loc[index, find_column(frame, name, path)] = value
         notes.append(f"applied fix to feature {index}: {fix.description}")
     return notes
 
