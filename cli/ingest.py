@@ -328,12 +328,12 @@ def facilities(
 ) -> None:
     """Load social-infrastructure facilities described in data/facilities/ and assign them to
     the regions of every loaded region system."""
-    from ingest.facilities import facility_source_keys
+    from ingest.manifest import manifest_keys
 
     store, data = StoreSettings(), DataSettings()
-    keys = facility_source_keys(data.facilities_dir) if all_sources else list(source or [])
+    keys = manifest_keys(data.facilities_dir) if all_sources else list(source or [])
     if not keys:
-        known = ", ".join(facility_source_keys(data.facilities_dir))
+        known = ", ".join(manifest_keys(data.facilities_dir))
         raise SozialraumError(f"name a --source or use --all (sources: {known})")
     with store_engine(store) as engine:
         for key in keys:

@@ -161,15 +161,16 @@ def demo(
         store_engine,
     )
     from ingest.jobs import DEMO_SYSTEMS
+    from ingest.manifest import manifest_keys
 
     data = DataSettings() if mirror is None else DataSettings(data_mirror=mirror)
     store = StoreSettings()
     with store_engine(store) as engine:
         for system, fixes in DEMO_SYSTEMS:
             run_system_ingest(engine, system, data, srid=store.srid, force=False, apply_fixes=fixes)
-        for source in sorted(p.stem for p in data.statistics_dir.glob("*.toml")):
+        for source in manifest_keys(data.statistics_dir):
             run_statistics_ingest(engine, source, data, force=False, skip_unknown=False)
-        for source in sorted(p.stem for p in data.facilities_dir.glob("*.toml")):
+        for source in manifest_keys(data.facilities_dir):
             run_facilities_ingest(engine, source, data, srid=store.srid, force=False)
         url = engine.url.render_as_string(hide_password=False)
     _serve(store.model_copy(update={"database_url": url}), "127.0.0.1", port)

@@ -38,10 +38,6 @@ def load_facility_source(directory: Path, key: str) -> FacilitySource:
     return load_keyed_model(directory, key, FacilitySource, "facility source")
 
 
-def facility_source_keys(directory: Path) -> list[str]:
-    return sorted(p.stem for p in directory.glob("*.toml"))
-
-
 def ingest_facilities(
     engine: Engine,
     key: str,

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from ingest.boundaries import IngestResult, load_plan
 from ingest.errors import IngestError
-from ingest.manifest import load_manifest
+from ingest.manifest import load_manifest, manifest_keys
 from ingest.plan import LevelPlan, Step, SystemPlan, plan_from_manifest
 from ingest.readers import FieldMap, read_region_layer
 from ingest.sources import ProgressHook, companion_files, fetch_url, input_checksum
@@ -150,14 +150,14 @@ DEMO_SYSTEMS = (("berlin-lor-2021", False), ("berlin-lor-2019", True))
 def load_everything(engine: Engine, settings: DataSettings, *, srid: int) -> dict[str, int]:
     """Every region system of the demo, every statistics source and every facility source;
     returns the run id per job (what the demo, the benchmark and the tests load)."""
-    from ingest.facilities import facility_source_keys, ingest_facilities
+    from ingest.facilities import ingest_facilities
     from ingest.statistics import ingest_statistics
 
     runs = {}
     for system, fixes in DEMO_SYSTEMS:
         runs[system] = ingest_system(engine, system, settings, srid=srid, apply_fixes=fixes).run_id
-    for path in sorted(settings.statistics_dir.glob("*.toml")):
-        runs[path.stem] = ingest_statistics(engine, path.stem, settings).run_id
-    for key in facility_source_keys(settings.facilities_dir):
+    for key in manifest_keys(settings.statistics_dir):
+        runs[key] = ingest_statistics(engine, key, settings).run_id
+    for key in manifest_keys(settings.facilities_dir):
         runs[key] = ingest_facilities(engine, key, settings, srid=srid).run_id
     return runs

@@ -128,7 +128,7 @@ def load_toml_model(directory: Path, key: str, model: type[M], what: str) -> M:
     """Read ``<directory>/<key>.toml`` into ``model``; errors name the file and the field."""
     path = directory / f"{key}.toml"
     if not path.exists():
-        known = ", ".join(sorted(p.stem for p in directory.glob("*.toml"))) or "none"
+        known = ", ".join(manifest_keys(directory)) or "none"
         raise IngestError(f"no {what} {key!r} (known: {known})", file=path)
     try:
         return model.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
@@ -138,6 +138,11 @@ def load_toml_model(directory: Path, key: str, model: type[M], what: str) -> M:
         first = exc.errors()[0]
         loc = ".".join(str(part) for part in first["loc"])
         raise IngestError(f"invalid {what} at {loc}: {first['msg']}", file=path) from exc
+
+
+def manifest_keys(directory: Path) -> list[str]:
+    """The keys (file names) of the manifests in ``directory``, sorted."""
+    return sorted(p.stem for p in directory.glob("*.toml"))
 
 
 def load_keyed_model(directory: Path, key: str, model: type[M], what: str) -> M:
