@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ingest import hierarchy
 from ingest.errors import IngestError
-from ingest.facility_regions import refresh_all_facility_indicators
+from ingest.facility_regions import refresh_system_facility_indicators
 from ingest.plan import Step, SystemPlan
 from ingest.readers import RegionLayer
 from ingest.runs import finish_run, last_run, start_run
@@ -84,7 +84,7 @@ def load_plan(
         summary = _summary(conn, plan, level_ids, result)
         if conn.execute(text("SELECT EXISTS (SELECT 1 FROM facilities)")).scalar_one():
             step("assigning facilities to the new regions")
-            refresh_all_facility_indicators(conn, run_id)
+            refresh_system_facility_indicators(conn, system_id, run_id)
         status = "ok" if all(c.ok for c in result.checks) else "warnings"
         finish_run(
             conn,

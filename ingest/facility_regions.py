@@ -110,16 +110,23 @@ def upsert_categories(conn: Connection, categories: dict[str, Category]) -> None
         )
 
 
-def assign_facilities(conn: Connection, *, run_id: int | None = None) -> None:
+def assign_facilities(
+    conn: Connection, *, run_id: int | None = None, system_id: int | None = None
+) -> None:
     """Store, per facility and level, the region that contains it.
 
     The finest level is found spatially (a point on a shared border goes to the lower code);
     coarser levels follow the stored parent codes, so every level agrees with the finest one;
     regions outside any finer region (gaps) are found spatially as well. ``run_id`` limits the
-    work to the facilities of one run; without it every facility is (re)assigned.
+    work to the facilities of one run, ``system_id`` to the regions of one system.
     """
-    scope = "f.run_id = :run" if run_id is not None else "TRUE"
-    params = {"run": run_id}
+    scope = " AND ".join(
+        [
+            "f.run_id = :run" if run_id is not None else "TRUE",
+            "r.system_id = :sys" if system_id is not None else "TRUE",
+        ]
+    )
+    params = {"run": run_id, "sys": system_id}
     finest = "(SELECT max(rank) FROM region_levels m WHERE m.system_id = l.system_id) = l.rank"
     _assign_by_containment(conn, f"{scope} AND {finest}", params)
     conn.execute(
@@ -195,18 +202,28 @@ def outside_every_region(conn: Connection, run_id: int) -> tuple[int, list[str]]
 
 
 def refresh_facility_indicators(
-    conn: Connection, category: Category, period, indicator_ids: dict[str, int], run_id: int
+    conn: Connection,
+    category: Category,
+    period,
+    indicator_ids: dict[str, int],
+    run_id: int,
+    system_id: int | None = None,
 ) -> int:
     """Recompute count (and capacity) of one category and period for every region of every
-    system its facilities lie in; regions without such facilities get 0. Returns rows written."""
+    system its facilities lie in (or of ``system_id`` only); regions without such facilities
+    get 0. Returns rows written."""
     count_id = indicator_ids.get(category.count_indicator().key)
     capacity_id = (
         indicator_ids.get(category.capacity_indicator().key) if category.capacity_unit else None
     )
     wanted = [i for i in (count_id, capacity_id) if i is not None]
     conn.execute(
-        text("DELETE FROM statistic_values WHERE indicator_id = ANY(:ids) AND period = :p"),
-        {"ids": wanted, "p": period},
+        text(
+            "DELETE FROM statistic_values v USING regions r WHERE r.id = v.region_id "
+            "AND v.indicator_id = ANY(:ids) AND v.period = :p "
+            "AND (CAST(:sys AS integer) IS NULL OR r.system_id = :sys)"
+        ),
+        {"ids": wanted, "p": period, "sys": system_id},
     )
     written = 0
     for indicator_id, value_sql, status_sql in (
@@ -228,6 +245,7 @@ def refresh_facility_indicators(
                 ), systems AS (
                     SELECT DISTINCT r.system_id FROM facility_regions fr
                     JOIN mine ON mine.id = fr.facility_id JOIN regions r ON r.id = fr.region_id
+                    WHERE CAST(:sys AS integer) IS NULL OR r.system_id = :sys
                 ), c AS (
                     SELECT fr.region_id, count(*) AS n, sum(mine.capacity) AS capacity,
                            count(mine.capacity) AS known
@@ -241,7 +259,13 @@ def refresh_facility_indicators(
                 LEFT JOIN c ON c.region_id = r.id
                 """
             ),
-            {"cat": category.key, "p": period, "ind": indicator_id, "run": run_id},
+            {
+                "cat": category.key,
+                "p": period,
+                "ind": indicator_id,
+                "run": run_id,
+                "sys": system_id,
+            },
         ).rowcount
     return written
 
@@ -256,16 +280,16 @@ def categories_in_store(conn: Connection) -> dict[str, Category]:
     return {r.key: Category(**r._mapping) for r in rows}
 
 
-def refresh_all_facility_indicators(conn: Connection, run_id: int) -> int:
-    """After boundaries change: assign every facility again and recompute every derived value
-    (so a region system loaded after the facilities gets its counts too)."""
-    assign_facilities(conn)
+def refresh_system_facility_indicators(conn: Connection, system_id: int, run_id: int) -> int:
+    """After a region system is (re)loaded: assign every facility to its regions and compute
+    the derived values there, leaving the other systems' values as they are."""
+    assign_facilities(conn, system_id=system_id)
     categories = categories_in_store(conn)
     pairs = conn.execute(
         text("SELECT DISTINCT category, period FROM facilities ORDER BY 1, 2")
     ).all()
     ids = dict(conn.execute(text("SELECT key, id FROM indicators")).all())
     return sum(
-        refresh_facility_indicators(conn, categories[cat], period, ids, run_id)
+        refresh_facility_indicators(conn, categories[cat], period, ids, run_id, system_id)
         for cat, period in pairs
     )
