@@ -145,12 +145,12 @@ def level_values(
     conn: Connection, meta: IndicatorMeta, target: Level, period: date
 ) -> pd.DataFrame:
     """Per region of ``target``: value, status, partial (before small-number suppression)."""
-    if meta.aggregation == "ratio" and not _has_values(conn, meta.id, target.id, period):
+    if _has_values(conn, meta.id, target.id, period):
+        return _stored(conn, meta.id, target.id, period)
+    if meta.aggregation == "ratio":
         numerator = level_values(conn, get_indicator(conn, meta.numerator), target, period)
         denominator = level_values(conn, get_indicator(conn, meta.denominator), target, period)
         return _divide(numerator, denominator, meta.scale)
-    if _has_values(conn, meta.id, target.id, period):
-        return _stored(conn, meta.id, target.id, period)
     source = _finer_level_with_values(conn, meta, target, period)
     if meta.aggregation == "none":
         raise NotComputable(
