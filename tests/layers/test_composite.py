@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -17,6 +18,7 @@ from layers.composite import (
 from spatial.settings import DataSettings
 
 MSS_PERIOD = date(2020, 12, 31)
+OFFICIAL = Path(__file__).parent / "fixtures" / "mss_2021_official_classes.csv"
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +49,16 @@ def test_mss_2021_status_and_dynamics(berlin_engine, composites):
     combined = combined_classes(status, dynamics).set_index("code")["class"]
     assert combined.notna().sum() == 536
     assert combined.dropna().str.fullmatch(r"Status [a-z ]+, Dynamik [a-z]+").all()
+
+    # Every valid PLR gets exactly the class of the official publication (Tabelle 1).
+    official = pd.read_csv(OFFICIAL, dtype=str).set_index("plr_id")
+    ours = status.set_index("code")["class"].dropna()
+    assert sorted(ours.index) == sorted(official.index)
+    status_diff = ours[ours != official.loc[ours.index, "status_class"]]
+    ours_dyn = dynamics.set_index("code")["class"].dropna()
+    dynamics_diff = ours_dyn[ours_dyn != official.loc[ours_dyn.index, "dynamics_class"]]
+    assert status_diff.empty, status_diff
+    assert dynamics_diff.empty, dynamics_diff
 
 
 def test_index_by_hand():
