@@ -82,11 +82,18 @@ def print_result(label: str, result: IngestResult) -> None:
 
 
 @contextmanager
-def store_engine(store: StoreSettings) -> Iterator[Engine]:
-    """The up-to-date store for one command (started and migrated once), disposed after."""
+def store_engine(store: StoreSettings, data: DataSettings | None = None) -> Iterator[Engine]:
+    """The up-to-date store for one command (started and migrated once), disposed after.
+    With ``data``, the analysis layer's derived and composite indicators are registered after
+    the command, so they are there as soon as their inputs are."""
+    from layers.registry import register_analysis_indicators
+
     engine = open_store(store)
     try:
         yield engine
+        if data is not None:
+            with engine.begin() as conn:
+                register_analysis_indicators(conn, data)
     finally:
         engine.dispose()
 
@@ -200,7 +207,7 @@ def boundaries(
 
     store, data = StoreSettings(), DataSettings()
     if file is None:
-        with store_engine(store) as engine:
+        with store_engine(store, data) as engine:
             run_system_ingest(
                 engine, system, data, srid=store.srid, force=force, apply_fixes=apply_fixes
             )
@@ -222,7 +229,7 @@ def boundaries(
             layer=layer,
         ),
     )
-    with store_engine(store) as engine, _progress() as (step, download):
+    with store_engine(store, data) as engine, _progress() as (step, download):
         result = ingest_file(
             engine, file, spec, data, srid=store.srid, force=force, step=step, download=download
         )
@@ -271,7 +278,7 @@ def statistics(
     if (source is None) == (file is None):
         raise SozialraumError("give either --source or --file")
     if source is not None:
-        with store_engine(StoreSettings()) as engine:
+        with store_engine(StoreSettings(), data) as engine:
             run_statistics_ingest(engine, source, data, force=force, skip_unknown=skip_unknown)
         return
     if not (system and level and code_column and column):
@@ -296,7 +303,7 @@ def statistics(
     }
     from ingest.statistics import ingest_statistics_file
 
-    with store_engine(StoreSettings()) as engine, _progress() as (step, _download):
+    with store_engine(StoreSettings(), data) as engine, _progress() as (step, _download):
         result = ingest_statistics_file(
             engine,
             file,
@@ -335,6 +342,6 @@ def facilities(
     if not keys:
         known = ", ".join(manifest_keys(data.facilities_dir))
         raise SozialraumError(f"name a --source or use --all (sources: {known})")
-    with store_engine(store) as engine:
+    with store_engine(store, data) as engine:
         for key in keys:
             run_facilities_ingest(engine, key, data, srid=store.srid, force=force)

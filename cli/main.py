@@ -165,7 +165,7 @@ def demo(
 
     data = DataSettings() if mirror is None else DataSettings(data_mirror=mirror)
     store = StoreSettings()
-    with store_engine(store) as engine:
+    with store_engine(store, data) as engine:
         for system, fixes in DEMO_SYSTEMS:
             run_system_ingest(engine, system, data, srid=store.srid, force=False, apply_fixes=fixes)
         for source in manifest_keys(data.statistics_dir):

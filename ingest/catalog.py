@@ -25,7 +25,7 @@ class Indicator(BaseModel):
     description: str | None = None
     unit: str
     kind: Literal["count", "share", "rate", "mean", "index", "class"]
-    aggregation: Literal["sum", "ratio", "weighted_mean", "none"]
+    aggregation: Literal["sum", "ratio", "weighted_mean", "none", "derived"]
     numerator: str | None = None
     denominator: str | None = None
     weight: str | None = None
@@ -33,6 +33,14 @@ class Indicator(BaseModel):
     decimals: int = Field(default=0, ge=0, le=6)
     min_population: int | None = Field(default=None, ge=1)
     scale: float = Field(default=1.0, gt=0, description="ratio × scale, e.g. 100 for percent")
+    expression: str | None = Field(
+        default=None, description="'derived': a formula over other indicators (layers.derived)"
+    )
+    class_labels: list[str] | None = Field(
+        default=None, description="'class' indicators: the label of value 1, 2, … in order"
+    )
+    composite: dict | None = Field(default=None, description="computed by a composite index")
+    method: str | None = Field(default=None, description="how a computed series was made")
 
     @model_validator(mode="after")
     def _rule_complete(self) -> Indicator:
@@ -40,7 +48,17 @@ class Indicator(BaseModel):
             raise ValueError(f"{self.key}: 'ratio' needs numerator and denominator")
         if self.aggregation == "weighted_mean" and not self.weight:
             raise ValueError(f"{self.key}: 'weighted_mean' needs a weight indicator")
+        if (self.aggregation == "derived") != bool(self.expression):
+            raise ValueError(f"{self.key}: an expression goes with aggregation 'derived'")
         return self
+
+    def definition(self) -> dict:
+        """What is stored beside the columns: everything the analysis layer needs besides."""
+        extra = {"scale": self.scale}
+        for name in ("expression", "class_labels", "composite", "method"):
+            if getattr(self, name) is not None:
+                extra[name] = getattr(self, name)
+        return extra
 
 
 class Catalog(BaseModel):
@@ -100,12 +118,14 @@ def upsert_catalog(conn: Connection, catalog: Catalog) -> dict[str, int]:
                 """
             ),
             {
-                **ind.model_dump(exclude={"scale"}),
+                **ind.model_dump(
+                    exclude={"scale", "expression", "class_labels", "composite", "method"}
+                ),
                 "catalog": catalog.key,
                 "source": catalog.source,
                 "licence": catalog.licence,
                 "attribution": catalog.attribution,
-                "definition": json.dumps({"scale": ind.scale}),
+                "definition": json.dumps(ind.definition()),
             },
         ).scalar_one()
     return ids

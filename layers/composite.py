@@ -12,14 +12,16 @@ from __future__ import annotations
 import tomllib
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from layers.errors import NotComputable, NotFound
-from layers.indicators import get_indicator, get_level, level_values
+from layers.indicators import Level, get_indicator, get_level, level_values
 
 
 class Component(BaseModel):
@@ -51,6 +53,17 @@ class IndexClass(BaseModel):
         return True
 
 
+class Combination(BaseModel):
+    """A class indicator that overlays this index's classes with another index's classes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: str
+    name_de: str
+    name_en: str
+    other: str = Field(description="key of the other composite index")
+
+
 class CompositeIndex(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -58,8 +71,11 @@ class CompositeIndex(BaseModel):
     name_de: str
     name_en: str
     class_name_de: str
+    topic: str = "Indizes"
+    polarity: Literal["higher_is_better", "higher_is_worse", "neutral"] = "neutral"
     components: list[Component] = Field(min_length=1)
     classes: list[IndexClass] = Field(min_length=2)
+    combined: Combination | None = None
 
     @model_validator(mode="after")
     def _classes_complete(self) -> CompositeIndex:
@@ -73,15 +89,24 @@ class CompositeIndex(BaseModel):
     def classify(self, value: float) -> str:
         return next(c.label for c in self.classes if c.holds(value))
 
+    @property
+    def labels(self) -> list[str]:
+        return [c.label for c in self.classes]
+
 
 def load_composites(directory: Path) -> dict[str, CompositeIndex]:
-    found = {}
+    found: dict[str, CompositeIndex] = {}
     for path in sorted(directory.glob("*.toml")):
         try:
             index = CompositeIndex.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
         except (tomllib.TOMLDecodeError, ValidationError) as exc:
             raise NotComputable(f"{path}: invalid composite index: {exc}") from exc
         found[index.key] = index
+    for index in found.values():
+        if index.combined and index.combined.other not in found:
+            raise NotComputable(
+                f"{index.key} is combined with unknown index {index.combined.other}"
+            )
     return found
 
 
@@ -137,3 +162,39 @@ def _z(values: np.ndarray, what: str) -> np.ndarray:
     if sd == 0:
         raise NotComputable(f"{what} does not vary over the included regions")
     return (values - values.mean()) / sd
+
+
+def composite_values(
+    conn: Connection, definition: dict, target: Level, period: date
+) -> pd.DataFrame:
+    """A composite catalog indicator as level values: the index, or a class as its number
+    (1 = first label) — the definition stored with the indicator says which."""
+    index = CompositeIndex.model_validate(definition["index"])
+    table = composite_table(conn, index, target.system, target.key, period)
+    if definition["part"] == "index":
+        value = table["index"]
+    elif definition["part"] == "class":
+        value = table["class"].map({label: n for n, label in enumerate(index.labels, 1)})
+    else:
+        other = CompositeIndex.model_validate(definition["other"])
+        second = composite_table(conn, other, target.system, target.key, period)
+        first = table["class"].map({label: n for n, label in enumerate(index.labels)})
+        then = second["class"].map({label: n for n, label in enumerate(other.labels)})
+        value = first * len(other.labels) + then + 1
+    rows = table[["region_id", "code", "name"]].copy()
+    parents = conn.execute(
+        text("SELECT id, parent_code FROM regions WHERE level_id = :l"), {"l": target.id}
+    ).all()
+    rows["parent_code"] = rows["region_id"].map(dict(parents))
+    rows["value"] = value.astype(float)
+    rows["status"] = np.where(rows["value"].notna(), "valid", "no_data")
+    rows["partial"] = False
+    return rows
+
+
+def combined_labels(index: CompositeIndex, other: CompositeIndex) -> list[str]:
+    return [
+        f"{index.class_name_de} {a}, {other.class_name_de} {b}"
+        for a in index.labels
+        for b in other.labels
+    ]

@@ -50,7 +50,15 @@ class IndicatorMeta:
     decimals: int
     polarity: str
     min_population: int | None
-    scale: float
+    definition: dict
+
+    @property
+    def scale(self) -> float:
+        return float(self.definition.get("scale", 1))
+
+    @property
+    def expression(self) -> str | None:
+        return self.definition.get("expression")
 
 
 @dataclass
@@ -96,18 +104,24 @@ def get_indicator(conn: Connection, key: str) -> IndicatorMeta:
     row = conn.execute(
         text(
             "SELECT id, key, name_de, unit, kind, aggregation, numerator, denominator, weight, "
-            "decimals, polarity, min_population, "
-            "coalesce((definition->>'scale')::float, 1) AS scale FROM indicators WHERE key = :k"
+            "decimals, polarity, min_population, definition FROM indicators WHERE key = :k"
         ),
         {"k": key},
     ).first()
     if row is None:
         raise NotFound(f"unknown indicator {key!r}; see: sozialraum indicators list")
-    return IndicatorMeta(**row._mapping)
+    return IndicatorMeta(**{**row._mapping, "definition": row.definition or {}})
 
 
 def stored_periods(conn: Connection, indicator: IndicatorMeta, system_id: int) -> list[date]:
     """Periods with stored values of the indicator (or of its numerator) in the system."""
+    if indicator.expression:
+        from layers.derived import expression_periods  # derived builds on this module
+
+        return expression_periods(conn, indicator, system_id)
+    if "composite" in indicator.definition:
+        first = indicator.definition["composite"]["index"]["components"][0]["indicator"]
+        return stored_periods(conn, get_indicator(conn, first), system_id)
     keys = [indicator.key, indicator.numerator] if indicator.numerator else [indicator.key]
     return list(
         conn.execute(
@@ -145,6 +159,14 @@ def level_values(
     conn: Connection, meta: IndicatorMeta, target: Level, period: date
 ) -> pd.DataFrame:
     """Per region of ``target``: value, status, partial (before small-number suppression)."""
+    if meta.expression:
+        from layers.derived import expression_values  # derived builds on this module
+
+        return expression_values(conn, meta, target, period)
+    if "composite" in meta.definition:
+        from layers.composite import composite_values  # composite builds on this module
+
+        return composite_values(conn, meta.definition["composite"], target, period)
     if _has_values(conn, meta.id, target.id, period):
         return _stored(conn, meta.id, target.id, period)
     if meta.aggregation == "ratio":
@@ -164,6 +186,10 @@ def level_values(
 
 def city_value(conn: Connection, meta: IndicatorMeta, top: Level, period: date) -> float | None:
     """The indicator for the whole system (the sum over its coarsest level, by the same rule)."""
+    if meta.expression:
+        from layers.derived import expression_city_value  # derived builds on this module
+
+        return expression_city_value(conn, meta, top, period)
     if meta.aggregation == "none":
         return None
     if meta.aggregation == "ratio":

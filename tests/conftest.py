@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from ingest.jobs import load_everything
+from layers.registry import register_analysis_indicators
 from spatial import store
 from spatial.cluster import EmbeddedCluster
 from spatial.settings import PROJECT_ROOT, DataSettings
@@ -96,6 +97,8 @@ def berlin_url(cluster: EmbeddedCluster, mirror_settings: DataSettings) -> Itera
     url = create_database(cluster)
     eng = make_engine(url)
     load_everything(eng, mirror_settings, srid=SRID)
+    with eng.begin() as conn:
+        register_analysis_indicators(conn, mirror_settings)
     eng.dispose()
     yield url
     store.drop_database(url)
