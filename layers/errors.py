@@ -16,3 +16,7 @@ class NotFound(LayerError):
 
 class NotComputable(LayerError):
     """The request is understood but the data or the indicator's rules do not allow it."""
+
+
+class InvalidParameter(LayerError):
+    """A parameter outside what the method allows (e.g. 12 classes, unknown method)."""
