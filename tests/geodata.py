@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import geopandas as gpd
 from shapely.geometry import Point, Polygon, box
+
+from spatial.settings import PROJECT_ROOT, DataSettings
 
 X0, Y0 = 390_000.0, 5_820_000.0  # central Berlin in EPSG:25833
 
@@ -50,3 +53,57 @@ def points(codes: list[str]) -> gpd.GeoDataFrame:
 def write(frame: gpd.GeoDataFrame, path: Path, driver: str | None = None) -> Path:
     frame.to_file(path, driver=driver, engine="pyogrio")
     return path
+
+
+# -- facility sources ------------------------------------------------------------------------
+
+
+def toml_value(value) -> str:
+    if isinstance(value, dict):
+        return (
+            "{ " + ", ".join(f"{toml_value(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
+        )
+    return json.dumps(value, ensure_ascii=False)
+
+
+def settings_for(tmp_path: Path, filename: str, **fields) -> DataSettings:
+    """A facility source 'mini' over ``filename`` in a mirror at ``tmp_path``."""
+    source = {"crs": fields.pop("crs")} if "crs" in fields else {}
+    lines = [
+        'key = "mini"',
+        'title = "Mini"',
+        'valid_on = "2024-06-30"',
+        *[f"{k} = {toml_value(v)}" for k, v in fields.items()],
+        "[source]",
+        'title = "Mini"',
+        f'mirror_path = "{filename}"',
+        *[f"{k} = {json.dumps(v)}" for k, v in source.items()],
+    ]
+    (tmp_path / "fac").mkdir(exist_ok=True)
+    (tmp_path / "fac" / "mini.toml").write_text("\n".join(lines), encoding="utf-8")
+    return DataSettings(
+        data_mirror=tmp_path,
+        facilities_dir=tmp_path / "fac",
+        facility_categories_file=PROJECT_ROOT / "data" / "facility_categories.toml",
+        cache_dir=tmp_path / "cache",
+    )
+
+
+KITA_FIELDS = {
+    "category": "kita",
+    "id_field": "nr",
+    "name_field": "name",
+    "capacity_field": "plaetze",
+}
+
+
+def kitas(geoms, plaetze) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {
+            "nr": [f"K{i}" for i in range(len(geoms))],
+            "name": [f"Kita {i}" for i in range(len(geoms))],
+            "plaetze": plaetze,
+        },
+        geometry=geoms,
+        crs="EPSG:25833",
+    )

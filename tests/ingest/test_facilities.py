@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import geopandas as gpd
 import pandas as pd
 import pyogrio
 import pytest
 from conftest import SRID, assert_nothing_written
-from geodata import X0, Y0, grid, write
+from geodata import KITA_FIELDS, X0, Y0, grid, kitas, settings_for, write
 from shapely.geometry import MultiPoint, Point
 from sqlalchemy import text
 
 from ingest.facilities import ingest_facilities
 from ingest.jobs import FileLevel, ingest_file
 from ingest.readers import FieldMap
-from spatial.settings import PROJECT_ROOT, DataSettings
 
 EXPECTED = {
     "kita": 2880,
@@ -158,57 +155,6 @@ def small_store(engine, tmp_path, data_settings):
         srid=SRID,
     )
     return engine
-
-
-def toml_value(value) -> str:
-    if isinstance(value, dict):
-        return (
-            "{ " + ", ".join(f"{toml_value(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
-        )
-    return json.dumps(value, ensure_ascii=False)
-
-
-def settings_for(tmp_path: Path, filename: str, **fields) -> DataSettings:
-    """A facility source 'mini' over ``filename`` in a mirror at ``tmp_path``."""
-    source = {"crs": fields.pop("crs")} if "crs" in fields else {}
-    lines = [
-        'key = "mini"',
-        'title = "Mini"',
-        'valid_on = "2024-06-30"',
-        *[f"{k} = {toml_value(v)}" for k, v in fields.items()],
-        "[source]",
-        'title = "Mini"',
-        f'mirror_path = "{filename}"',
-        *[f"{k} = {json.dumps(v)}" for k, v in source.items()],
-    ]
-    (tmp_path / "fac").mkdir(exist_ok=True)
-    (tmp_path / "fac" / "mini.toml").write_text("\n".join(lines), encoding="utf-8")
-    return DataSettings(
-        data_mirror=tmp_path,
-        facilities_dir=tmp_path / "fac",
-        facility_categories_file=PROJECT_ROOT / "data" / "facility_categories.toml",
-        cache_dir=tmp_path / "cache",
-    )
-
-
-KITA_FIELDS = {
-    "category": "kita",
-    "id_field": "nr",
-    "name_field": "name",
-    "capacity_field": "plaetze",
-}
-
-
-def kitas(geoms, plaetze) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(
-        {
-            "nr": [f"K{i}" for i in range(len(geoms))],
-            "name": [f"Kita {i}" for i in range(len(geoms))],
-            "plaetze": plaetze,
-        },
-        geometry=geoms,
-        crs="EPSG:25833",
-    )
 
 
 def rejected(engine, settings, *fragments) -> str:
