@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from cli.analysis import crosswalk_app, layer_app, supply_app
 from cli.ingest import ingest_app
 from spatial.cluster import EmbeddedCluster
 from spatial.errors import SozialraumError
@@ -32,6 +33,9 @@ db_app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(ingest_app, name="ingest")
+app.add_typer(layer_app, name="layer")
+app.add_typer(crosswalk_app, name="crosswalk")
+app.add_typer(supply_app, name="supply")
 
 
 @app.callback()

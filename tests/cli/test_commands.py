@@ -41,6 +41,10 @@ def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess[str]
         ["indicators", "list"],
         ["serve"],
         ["demo"],
+        ["layer", "show"],
+        ["crosswalk", "build"],
+        ["crosswalk", "apportion"],
+        ["supply", "access"],
     ],
 )
 def test_every_command_has_help(command):
@@ -76,6 +80,29 @@ def test_bad_input_is_one_line_without_traceback(db_url, tmp_path):
     assert lines[0].startswith("error:") and "Point is not a polygon" in lines[0]
     debug = run("--debug", *args, env={"SOZIALRAUM_DATABASE_URL": db_url})
     assert "Traceback" in debug.stderr
+
+
+@pytest.mark.mirror
+def test_analysis_commands_on_berlin(berlin_url):
+    env = {"SOZIALRAUM_DATABASE_URL": berlin_url, "COLUMNS": "200"}
+    shown = run(
+        "layer", "show", "berlin-lor-2021", "bezirk", "kita_places_per_100_u6", "2022-12-31",
+        "--method", "equal_interval", "--classes", "3", env=env,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    assert "Marzahn-Hellersdorf" in shown.stdout and "Berlin/Gesamt: 87,6" in shown.stdout
+    access = run(
+        "supply", "access", "berlin-lor-2021", "bezirk", "kita", "inhabitants_age_below_6",
+        "--radius", "1000", env=env,
+    )  # fmt: skip
+    assert access.returncode == 0 and "Reinickendorf" in access.stdout, access.stderr
+    missing = run(
+        "crosswalk", "apportion", "berlin-lor-2021", "berlin-lor-2019", "-i", "x", env=env
+    )
+    assert missing.returncode == 1 and "build it first" in missing.stderr
+    bad = run("layer", "show", "berlin-lor-2021", "plr", "inhabitants", "2024-12-31",
+              "--classes", "12", env=env)  # fmt: skip
+    assert bad.returncode == 1 and "number of classes must be 2–9" in bad.stderr
 
 
 def test_adhoc_statistics_file_from_the_command_line(db_url, tmp_path):
