@@ -12,7 +12,7 @@ from spatial.store import StoreError, current_revision, head_revision, migrate, 
 
 
 def test_schema(engine, db_url):
-    assert current_revision(db_url) == head_revision() == "0003"
+    assert current_revision(db_url) == head_revision() == "0004"
     with engine.connect() as conn:
         indexes = dict(
             conn.execute(
@@ -30,6 +30,14 @@ def test_schema(engine, db_url):
             .all()
         )
         srid = conn.execute(text("SELECT value FROM store_meta WHERE key = 'srid'")).scalar()
+        crosswalk_indexes = (
+            conn.execute(
+                text("SELECT indexname FROM pg_indexes WHERE tablename = 'crosswalk_pieces'")
+            )
+            .scalars()
+            .all()
+        )
+    assert "crosswalk_pieces_target" in crosswalk_indexes
     assert "USING gist (geom)" in indexes["regions_geom_gist"]
     assert any("UNIQUE" in d and "(system_id, level_id, code)" in d for d in indexes.values())
     assert columns["regions"] == f"MULTIPOLYGON:{SRID}"
