@@ -225,4 +225,4 @@ def _colours(meta: IndicatorMeta, k: int, values: np.ndarray, method: str) -> tu
 def _brewer(scheme: str, k: int) -> list[str]:
     # ColorBrewer defines 3 … 9 (11, 12) colours; two classes take the ends of three
     colours = color_brewer(scheme, max(k, 3))
-    return [colours[0], colours[-1]] if k == 2 else colours[:k] if k >= 3 else colours[:1]
+    return [colours[0], colours[-1]] if k == 2 else colours[:k]

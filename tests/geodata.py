@@ -107,3 +107,24 @@ def kitas(geoms, plaetze) -> gpd.GeoDataFrame:
         geometry=geoms,
         crs="EPSG:25833",
     )
+
+
+def load_town(engine, tmp_path: Path, settings: DataSettings, srid: int) -> None:
+    """Region system 'town': one Bezirksregion 0101 of three 1 km squares in a row (PLR
+    010101, 010102, 010103 from west to east)."""
+    from ingest.jobs import FileLevel, ingest_file
+    from ingest.readers import FieldMap
+
+    base = {"system": "town", "city": "Town", "system_name": "Town"}
+    layers = (
+        ("bzr", grid(["0101"], size=3000, columns=1)),
+        ("plr", grid(["010101", "010102", "010103"], size=1000, columns=3)),
+    )
+    for level, frame in layers:
+        ingest_file(
+            engine,
+            str(write(frame, tmp_path / f"town-{level}.gpkg")),
+            FileLevel(level=level, fields=FieldMap("code", "name"), **base),
+            settings,
+            srid=srid,
+        )

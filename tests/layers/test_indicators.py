@@ -7,11 +7,9 @@ from datetime import date
 
 import pytest
 from conftest import SRID
-from geodata import grid, write
+from geodata import load_town
 from sqlalchemy import text
 
-from ingest.jobs import FileLevel, ingest_file
-from ingest.readers import FieldMap
 from ingest.statistics import ingest_statistics_file
 from layers.errors import NotComputable, NotFound
 from layers.indicators import get_indicator, get_level, indicator_table, stored_periods
@@ -80,21 +78,7 @@ def test_rule_none_refuses_and_small_numbers_are_suppressed(berlin_engine):
 
 @pytest.fixture
 def town(engine, tmp_path, data_settings):
-    base = {"system": "town", "city": "Town", "system_name": "Town"}
-    ingest_file(
-        engine,
-        str(write(grid(["0101"], size=3000, columns=1), tmp_path / "bzr.gpkg")),
-        FileLevel(level="bzr", fields=FieldMap("code", "name"), **base),
-        data_settings,
-        srid=SRID,
-    )
-    ingest_file(
-        engine,
-        str(write(grid(["010101", "010102", "010103"], size=1000, columns=3), tmp_path / "p.gpkg")),
-        FileLevel(level="plr", fields=FieldMap("code", "name"), **base),
-        data_settings,
-        srid=SRID,
-    )
+    load_town(engine, tmp_path, data_settings, SRID)
     table = tmp_path / "ew.csv"
     table.write_text(
         "Nr;EW;Ausl;Anteil\n010101;100;50;50\n010102;1000;100;10\n010103;.;.;.\n",

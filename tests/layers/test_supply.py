@@ -7,12 +7,10 @@ from datetime import date
 
 import pytest
 from conftest import SRID
-from geodata import KITA_FIELDS, X0, Y0, grid, kitas, settings_for, write
+from geodata import KITA_FIELDS, X0, Y0, kitas, load_town, settings_for, write
 from shapely.geometry import Point
 
 from ingest.facilities import ingest_facilities
-from ingest.jobs import FileLevel, ingest_file
-from ingest.readers import FieldMap
 from ingest.statistics import ingest_statistics_file
 from layers.errors import InvalidParameter, NotFound
 from layers.indicators import indicator_table
@@ -26,21 +24,7 @@ PERIOD = date(2024, 6, 30)
 def town(engine, tmp_path, data_settings):
     """Three 1 km squares in a row (one Bezirksregion), 100/200/300 children, Kita A (50
     places) in the middle of the first square, Kita B (30 places) in the middle of the third."""
-    base = {"system": "town", "city": "Town", "system_name": "Town"}
-    ingest_file(
-        engine,
-        str(write(grid(["0101"], size=3000, columns=1), tmp_path / "bzr.gpkg")),
-        FileLevel(level="bzr", fields=FieldMap("code", "name"), **base),
-        data_settings,
-        srid=SRID,
-    )
-    ingest_file(
-        engine,
-        str(write(grid(["010101", "010102", "010103"], columns=3), tmp_path / "plr.gpkg")),
-        FileLevel(level="plr", fields=FieldMap("code", "name"), **base),
-        data_settings,
-        srid=SRID,
-    )
+    load_town(engine, tmp_path, data_settings, SRID)
     table = tmp_path / "kinder.csv"
     table.write_text("Nr;U6\n010101;100\n010102;200\n010103;300\n", encoding="utf-8")
     ingest_statistics_file(
