@@ -15,7 +15,8 @@ from rich.table import Table
 from layers.classify import classify
 from layers.composite import composite_table, load_composites
 from layers.crosswalk import apportion, build_crosswalk
-from layers.indicators import get_indicator, get_level, indicator_table, stored_periods
+from layers.indicators import get_indicator, indicator_table, stored_periods
+from layers.levels import get_level
 from layers.registry import register_analysis_indicators
 from layers.supply import two_step_fca
 from spatial.settings import DataSettings

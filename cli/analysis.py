@@ -108,7 +108,7 @@ def crosswalk_apportion(
 ) -> None:
     """Re-apportion counts (and shares) from the old regions to the new ones."""
     from layers.crosswalk import apportion, compare_series, get_crosswalk, series_key
-    from layers.indicators import levels_of
+    from layers.levels import levels_of
 
     reference = date.fromisoformat(reference_period) if reference_period else None
     with store_engine(StoreSettings(), DataSettings()) as engine, engine.begin() as conn:

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from branca.utilities import color_brewer
 
+from layers.composite import CompositeIndex
 from layers.errors import InvalidParameter, NotComputable
 from layers.indicators import IndicatorMeta
 
@@ -90,20 +91,20 @@ def classify(
     valid = (rows["status"] == "valid").to_numpy()
     values = rows["value"].to_numpy(float)[valid]
     notes: list[str] = []
+    number = np.full(len(rows), -1)
     if fixed:
-        upper, labels = _fixed_classes(meta)
+        upper, labels, number[valid] = _fixed_classes(meta, values)
     else:
         if values.size == 0:
             raise NotComputable(f"{meta.key}: no region has a value to classify")
         upper = _breaks(values, method, k, breaks, notes)
         labels = _range_labels(values.min(), upper, meta.decimals)
-    number = np.full(len(rows), -1)
-    number[valid] = np.searchsorted(np.asarray(upper, float), values, side="left")
-    number[valid] = np.minimum(number[valid], len(upper) - 1)
-    scheme, colours = _colours(meta, len(upper), values, method)
-    counts = np.bincount(number[valid], minlength=len(upper))
+        found = np.searchsorted(np.asarray(upper, float), values, side="left")
+        number[valid] = np.minimum(found, len(upper) - 1)  # upper bounds belong to their class
+    scheme, colours = _colours(meta, len(labels), values, method)
+    counts = np.bincount(number[valid], minlength=len(labels))
     if fixed:
-        lower, upper_shown = [None] * len(upper), [None] * len(upper)
+        lower, upper_shown = [None] * len(labels), [None] * len(labels)
     else:
         lower, upper_shown = [float(values.min()), *upper[:-1]], list(upper)
     classes = [
@@ -179,21 +180,19 @@ def _breaks(
     return upper
 
 
-def _fixed_classes(meta: IndicatorMeta) -> tuple[list[float], list[str]]:
+def _fixed_classes(
+    meta: IndicatorMeta, values: np.ndarray
+) -> tuple[list[float], list[str], np.ndarray]:
+    """Breaks, labels and class numbers from the indicator's own classes."""
     labels = meta.definition.get("class_labels")
     if labels:  # class indicators carry 1 … n
-        return [float(n) for n in range(1, len(labels) + 1)], list(labels)
+        return [float(n) for n in range(1, len(labels) + 1)], list(labels), values.astype(int) - 1
     composite = meta.definition.get("composite")
     if composite and composite.get("part") == "index":
-        classes = composite["index"]["classes"]
-        upper = [c["below"] if c["below"] is not None else c["up_to"] for c in classes[:-1]]
-        # "below" thresholds are exclusive; search from the left treats them as inclusive, so
-        # nudge them down by a hair to keep "index < -1" out of the class above
-        upper = [
-            np.nextafter(u, -np.inf) if c["below"] is not None else u
-            for u, c in zip(upper, classes, strict=False)
-        ]
-        return [*map(float, upper), float("inf")], [c["label"] for c in classes]
+        index = CompositeIndex.model_validate(composite["index"])
+        numbers = np.array([index.labels.index(index.classify(v)) for v in values], dtype=int)
+        thresholds = [c.below if c.below is not None else c.up_to for c in index.classes[:-1]]
+        return [float(t) for t in thresholds], index.labels, numbers
     raise InvalidParameter(f"{meta.key} has no fixed classes; choose another method")
 
 

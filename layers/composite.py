@@ -9,19 +9,21 @@ follow thresholds in the order declared; a region that is not included gets no c
 
 from __future__ import annotations
 
-import tomllib
 from datetime import date
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from sqlalchemy import text
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.engine import Connection
 
+from ingest.manifest import load_toml_model, manifest_keys
 from layers.errors import NotComputable, NotFound
-from layers.indicators import Level, get_indicator, get_level, level_values
+from layers.indicators import get_indicator, level_values
+from layers.levels import Level, get_level
+
+_REGION = ["region_id", "code", "name", "parent_code"]
 
 
 class Component(BaseModel):
@@ -96,11 +98,8 @@ class CompositeIndex(BaseModel):
 
 def load_composites(directory: Path) -> dict[str, CompositeIndex]:
     found: dict[str, CompositeIndex] = {}
-    for path in sorted(directory.glob("*.toml")):
-        try:
-            index = CompositeIndex.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
-        except (tomllib.TOMLDecodeError, ValidationError) as exc:
-            raise NotComputable(f"{path}: invalid composite index: {exc}") from exc
+    for name in manifest_keys(directory):
+        index = load_toml_model(directory, name, CompositeIndex, "composite index")
         found[index.key] = index
     for index in found.values():
         if index.combined and index.combined.other not in found:
@@ -113,20 +112,21 @@ def load_composites(directory: Path) -> dict[str, CompositeIndex]:
 def composite_table(
     conn: Connection, index: CompositeIndex, system: str, level: str, period: date
 ) -> pd.DataFrame:
-    """code, name, index, class, status ('valid' when included, else 'no_data') per region."""
+    """code, name, parent code, index, class, status ('valid' when included, else 'no_data')
+    per region."""
     target = get_level(conn, system, level)
     frame = None
     for component in index.components:
         values = level_values(conn, get_indicator(conn, component.indicator), target, period)
-        values = values[["region_id", "code", "name", "value", "status"]].rename(
+        values = values[[*_REGION, "value", "status"]].rename(
             columns={"value": component.indicator, "status": f"{component.indicator}__status"}
         )
-        frame = values if frame is None else frame.merge(values, on=["region_id", "code", "name"])
+        frame = values if frame is None else frame.merge(values, on=_REGION)
     status_columns = [f"{c.indicator}__status" for c in index.components]
     included = (frame[status_columns] == "valid").all(axis=1).to_numpy()
     if included.sum() < 2:
         raise NotFound(f"{index.key}: fewer than two regions with all components for {period}")
-    result = frame[["region_id", "code", "name"]].copy()
+    result = frame[_REGION].copy()
     result["index"] = np.nan
     result.loc[included, "index"] = index_values(frame.loc[included], index)
     result["class"] = [
@@ -181,11 +181,7 @@ def composite_values(
         first = table["class"].map({label: n for n, label in enumerate(index.labels)})
         then = second["class"].map({label: n for n, label in enumerate(other.labels)})
         value = first * len(other.labels) + then + 1
-    rows = table[["region_id", "code", "name"]].copy()
-    parents = conn.execute(
-        text("SELECT id, parent_code FROM regions WHERE level_id = :l"), {"l": target.id}
-    ).all()
-    rows["parent_code"] = rows["region_id"].map(dict(parents))
+    rows = table[_REGION].copy()
     rows["value"] = value.astype(float)
     rows["status"] = np.where(rows["value"].notna(), "valid", "no_data")
     rows["partial"] = False

@@ -25,7 +25,8 @@ from sqlalchemy.engine import Connection
 from ingest.catalog import Catalog, Indicator, upsert_catalog
 from ingest.runs import finish_run, start_run
 from layers.errors import InvalidParameter, NotComputable, NotFound
-from layers.indicators import Level, get_indicator, indicator_table, levels_of, stored_periods
+from layers.indicators import get_indicator, indicator_table, stored_periods
+from layers.levels import Level, finest_level
 
 WEIGHTINGS = {"area": "flächengewichtet", "dasymetric": "dasymetrisch"}
 DEFAULT_SLIVER_M2 = 50.0
@@ -56,7 +57,7 @@ def build_crosswalk(
     ``sliver_m2`` or under ``sliver_share`` of their old region are dropped as slivers."""
     if sliver_m2 < 0 or not 0 <= sliver_share < 0.5:
         raise InvalidParameter("sliver tolerances: m² ≥ 0 and a share in [0, 0.5)")
-    source, target = _finest(conn, source_system), _finest(conn, target_system)
+    source, target = finest_level(conn, source_system), finest_level(conn, target_system)
     if source.system_id == target.system_id:
         raise InvalidParameter("a crosswalk needs two different region systems")
     run_id = start_run(
@@ -133,12 +134,14 @@ def build_crosswalk(
 
 
 def get_crosswalk(conn: Connection, source_system: str, target_system: str) -> Crosswalk:
-    source, target = _finest(conn, source_system), _finest(conn, target_system)
+    source, target = finest_level(conn, source_system), finest_level(conn, target_system)
     row = conn.execute(
         text(
-            "SELECT c.id, count(p.*) AS pieces FROM crosswalks c "
-            "JOIN crosswalk_pieces p ON p.crosswalk_id = c.id "
-            "WHERE c.source_level_id = :s AND c.target_level_id = :t GROUP BY c.id"
+            "SELECT c.id, (r.counts->>'pieces')::int AS pieces, "
+            "(r.counts->>'slivers')::int AS slivers, "
+            "(r.report->>'sliver_area_m2')::float AS sliver_area "
+            "FROM crosswalks c JOIN ingest_runs r ON r.id = c.run_id "
+            "WHERE c.source_level_id = :s AND c.target_level_id = :t"
         ),
         {"s": source.id, "t": target.id},
     ).first()
@@ -147,7 +150,7 @@ def get_crosswalk(conn: Connection, source_system: str, target_system: str) -> C
             f"no crosswalk {source_system} → {target_system}; build it first: "
             f"sozialraum crosswalk build {source_system} {target_system}"
         )
-    return Crosswalk(row.id, source, target, row.pieces, 0, 0.0)
+    return Crosswalk(row.id, source, target, row.pieces, row.slivers, row.sliver_area)
 
 
 def series_key(key: str, source_system: str, weighting: str) -> str:
@@ -242,15 +245,6 @@ def compare_series(
             }
         )
     return pd.DataFrame(rows)
-
-
-def _finest(conn: Connection, system: str) -> Level:
-    system_id = conn.execute(
-        text("SELECT id FROM region_systems WHERE key = :k"), {"k": system}
-    ).scalar()
-    if system_id is None:
-        raise NotFound(f"unknown region system {system!r}")
-    return levels_of(conn, system_id)[-1]
 
 
 def _fractions(

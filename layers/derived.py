@@ -28,14 +28,8 @@ import pandas as pd
 from sqlalchemy.engine import Connection
 
 from layers.errors import NotComputable, NotFound
-from layers.indicators import (
-    IndicatorMeta,
-    Level,
-    city_value,
-    get_indicator,
-    level_values,
-    stored_periods,
-)
+from layers.indicators import IndicatorMeta, city_value, get_indicator, level_values, stored_periods
+from layers.levels import Level
 
 # function name → number of arguments
 FUNCTIONS = {
@@ -93,9 +87,12 @@ def expression_values(
     tree = parse(meta.expression)
     base: pd.DataFrame | None = None
     partial: np.ndarray | None = None
+    seen: dict[Ref, np.ndarray] = {}  # an input used twice is read once
 
     def resolve(ref: Ref) -> np.ndarray:
         nonlocal base, partial
+        if ref in seen:
+            return seen[ref]
         indicator = _input(conn, meta, ref.name)
         frame = level_values(
             conn, indicator, target, _period_of(conn, ref, indicator, target, period)
@@ -104,7 +101,8 @@ def expression_values(
         if base is None:
             base, partial = frame, frame["partial"].to_numpy(bool)
         partial = partial | frame["partial"].to_numpy(bool)
-        return frame["value"].where(frame["status"] == "valid").to_numpy(float)
+        seen[ref] = frame["value"].where(frame["status"] == "valid").to_numpy(float)
+        return seen[ref]
 
     with np.errstate(divide="ignore", invalid="ignore"):
         values = np.asarray(_walk(tree, resolve), dtype=float)
@@ -138,14 +136,15 @@ def expression_city_value(
 def expression_periods(conn: Connection, meta: IndicatorMeta, system_id: int) -> list[date]:
     """Periods for which every input of the formula is on record."""
     candidates: set[date] | None = None
-    for ref in references(meta.expression):
+    refs = references(meta.expression)
+    for ref in refs:
         if ref.fixed or ref.nearest:
             continue
         on_record = set(stored_periods(conn, _input(conn, meta, ref.name), system_id))
         usable = {p for p in on_record if shift(p, ref.months) in on_record}
         candidates = usable if candidates is None else candidates & usable
     if candidates is None:  # every input is fixed or nearest: follow the first one
-        first = _input(conn, meta, references(meta.expression)[0].name)
+        first = _input(conn, meta, refs[0].name)
         candidates = set(stored_periods(conn, first, system_id))
     return sorted(candidates)
 

@@ -21,19 +21,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from layers.errors import NotComputable, NotFound
+from layers.levels import ANCESTORS, Level, get_level, levels_of
 
 POPULATION = "inhabitants"
 COLUMNS = ["region_id", "code", "name", "parent_code", "value", "status", "partial"]
-
-
-@dataclass(frozen=True)
-class Level:
-    id: int
-    key: str
-    name: str
-    rank: int
-    system_id: int
-    system: str
 
 
 @dataclass(frozen=True)
@@ -71,33 +62,6 @@ class IndicatorTable:
     rows: pd.DataFrame  # code, name, value, status, partial, parent_code, parent_value
     city_value: float | None
     notes: list[str] = field(default_factory=list)
-
-
-def get_level(conn: Connection, system: str, level: str) -> Level:
-    row = conn.execute(
-        text(
-            "SELECT l.id, l.key, l.name, l.rank, l.system_id, s.key AS system "
-            "FROM region_levels l JOIN region_systems s ON s.id = l.system_id "
-            "WHERE s.key = :s AND l.key = :l"
-        ),
-        {"s": system, "l": level},
-    ).first()
-    if row is None:
-        raise NotFound(f"unknown region level {system}/{level}")
-    return Level(**row._mapping)
-
-
-def levels_of(conn: Connection, system_id: int) -> list[Level]:
-    """The levels of a system, coarsest first."""
-    rows = conn.execute(
-        text(
-            "SELECT l.id, l.key, l.name, l.rank, l.system_id, s.key AS system "
-            "FROM region_levels l JOIN region_systems s ON s.id = l.system_id "
-            "WHERE l.system_id = :id ORDER BY l.rank"
-        ),
-        {"id": system_id},
-    ).all()
-    return [Level(**r._mapping) for r in rows]
 
 
 def get_indicator(conn: Connection, key: str) -> IndicatorMeta:
@@ -287,31 +251,12 @@ def _stored(conn: Connection, indicator_id: int, level_id: int, period: date) ->
     )
 
 
-# Each region of the source level with its ancestor at the target level, by parent codes.
-_ANCESTORS = """
-WITH RECURSIVE chain (base_id, region_id, parent_code, rank, system_id) AS (
-    SELECT r.id, r.id, r.parent_code, l.rank, r.system_id
-    FROM regions r JOIN region_levels l ON l.id = r.level_id WHERE r.level_id = :source
-    UNION ALL
-    SELECT c.base_id, p.id, p.parent_code, pl.rank, p.system_id
-    FROM chain c
-    JOIN region_levels pl ON pl.system_id = c.system_id
-     AND pl.rank = (SELECT max(rank) FROM region_levels m
-                    WHERE m.system_id = c.system_id AND m.rank < c.rank)
-    JOIN regions p ON p.level_id = pl.id AND p.code = c.parent_code
-    WHERE c.rank > :target_rank
-), ancestors AS (
-    SELECT base_id, region_id AS target_id FROM chain WHERE rank = :target_rank
-)
-"""
-
-
 def _aggregated_sum(
     conn: Connection, indicator_id: int, source: Level, target: Level, period: date
 ) -> pd.DataFrame:
     return _frame(
         conn,
-        _ANCESTORS
+        ANCESTORS
         + """
         SELECT t.id AS region_id, t.code, t.name, t.parent_code,
                sum(v.value) FILTER (WHERE v.status = 'valid') AS value,
@@ -341,7 +286,7 @@ def _weighted(
     weight = get_indicator(conn, meta.weight)
     return _frame(
         conn,
-        _ANCESTORS
+        ANCESTORS
         + """
         , pairs AS (
             SELECT a.target_id, x.value AS x, w.value AS w,

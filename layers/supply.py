@@ -20,14 +20,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from layers.errors import InvalidParameter, NotFound
-from layers.indicators import (
-    Level,
-    get_indicator,
-    get_level,
-    level_values,
-    levels_of,
-    stored_periods,
-)
+from layers.indicators import get_indicator, level_values, stored_periods
+from layers.levels import Level, ancestor_ids, get_level, levels_of
 
 DECAYS = {
     None: "1.0",
@@ -175,28 +169,16 @@ def _latest_facilities(conn: Connection, category: str) -> date:
 def _demand_weighted(
     conn: Connection, rows: pd.DataFrame, finest: Level, target: Level
 ) -> pd.DataFrame:
-    """Demand-weighted mean of the finest level's values per region of ``target``, following
-    the parent codes upwards."""
-    chain = [lvl for lvl in levels_of(conn, finest.system_id) if target.rank <= lvl.rank]
-    ancestor = rows.set_index("region_id")["parent_code"]
-    codes = ancestor.copy()
-    for lvl in sorted(chain, key=lambda x: -x.rank)[1:-1]:
-        parents = dict(
-            conn.execute(
-                text("SELECT code, parent_code FROM regions WHERE level_id = :l"), {"l": lvl.id}
-            ).all()
-        )
-        codes = codes.map(parents)
-    weights = rows.set_index("region_id")
-    ok = weights["status"] == "valid"
+    """Demand-weighted mean of the finest level's values per region of ``target``."""
+    valid = rows[rows["status"] == "valid"]
     frame = pd.DataFrame(
         {
-            "code": codes[ok.index],
-            "vw": (weights["value"] * weights["demand"]).where(ok),
-            "w": weights["demand"].where(ok),
+            "target": valid["region_id"].map(ancestor_ids(conn, finest, target)),
+            "vw": valid["value"] * valid["demand"],
+            "w": valid["demand"],
         }
     )
-    sums = frame.groupby("code")[["vw", "w"]].sum(min_count=1)
+    sums = frame.groupby("target")[["vw", "w"]].sum()
     regions = conn.execute(
         text(
             "SELECT id AS region_id, code, name, parent_code FROM regions WHERE level_id = :l "
@@ -205,7 +187,7 @@ def _demand_weighted(
         {"l": target.id},
     )
     out = pd.DataFrame(regions.all(), columns=list(regions.keys()))
-    out["demand"] = out["code"].map(sums["w"])
-    out["value"] = out["code"].map(sums["vw"] / sums["w"].where(sums["w"] > 0))
+    out["demand"] = out["region_id"].map(sums["w"])
+    out["value"] = out["region_id"].map(sums["vw"] / sums["w"].where(sums["w"] > 0))
     out["status"] = np.where(out["value"].notna(), "valid", "no_data")
     return out

@@ -12,7 +12,8 @@ import pytest
 from ingest.catalog import Catalog, Indicator, upsert_catalog
 from layers.derived import ExpressionError, parse, references, shift
 from layers.errors import NotComputable, NotFound
-from layers.indicators import get_indicator, get_level, indicator_table, stored_periods
+from layers.indicators import get_indicator, indicator_table, stored_periods
+from layers.levels import get_level
 from layers.registry import check_formulas
 
 LOR = "berlin-lor-2021"

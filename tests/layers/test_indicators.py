@@ -12,7 +12,8 @@ from sqlalchemy import text
 
 from ingest.statistics import ingest_statistics_file
 from layers.errors import NotComputable, NotFound
-from layers.indicators import get_indicator, get_level, indicator_table, stored_periods
+from layers.indicators import get_indicator, indicator_table, stored_periods
+from layers.levels import get_level
 from spatial.settings import PROJECT_ROOT
 
 LOR = "berlin-lor-2021"
