@@ -95,6 +95,8 @@ def test_busy_port_moves_to_a_free_one(data_dir):
     port = cluster.status().port
     cluster.stop()
     with socket.socket() as blocker:
+        # The stopped server's connections may linger in TIME_WAIT on this port.
+        blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         blocker.bind(("127.0.0.1", port))
         blocker.listen()
         notes = cluster.start()
