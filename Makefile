@@ -10,15 +10,15 @@ ifeq ($(strip $(SOZIALRAUM_DATA_MIRROR)),)
   endif
 endif
 
-.PHONY: demo test bench lint format setup system-deps clean-db
+.PHONY: demo test bench lint format setup system-deps browser clean-db
 
 demo: setup
 	$(BIN)/sozialraum demo --port 8000
 
-test: setup
+test: setup browser
 	$(BIN)/pytest
 
-bench: setup
+bench: setup browser
 	$(BIN)/python -m bench
 
 lint: setup
@@ -30,6 +30,10 @@ format: setup
 	$(BIN)/ruff check --fix .
 
 setup: system-deps $(VENV)/.installed
+	@$(BIN)/python -m web.assets
+
+browser:
+	@scripts/ensure-system-deps.sh --browser
 
 system-deps:
 	@scripts/ensure-system-deps.sh

@@ -1,9 +1,16 @@
-"""Read access to region systems and their levels, shaped for the API."""
+"""Read access to region systems, their levels and regions (with parents, children and display
+geometry), shaped for the API and the pages."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+
+from layers.errors import NotFound
+from layers.levels import Level, get_level, levels_of
 
 _SYSTEMS_SQL = """
 SELECT s.key, s.name, s.city, s.valid_from, s.valid_to, s.source, s.licence, s.attribution,
@@ -28,3 +35,126 @@ def list_region_systems(conn: Connection) -> list[dict]:
 def get_region_system(conn: Connection, key: str) -> dict | None:
     row = conn.execute(text(_SYSTEMS_SQL.format(where="WHERE s.key = :key")), {"key": key}).first()
     return dict(row._mapping) if row else None
+
+
+@dataclass(frozen=True)
+class Region:
+    id: int
+    code: str
+    name: str
+    parent_code: str | None
+    level: Level
+    area_m2: float
+
+
+def find_region(conn: Connection, system: str, code: str, level: str | None = None) -> Region:
+    """The region with ``code`` in ``system`` (codes are unique across the LOR levels; where
+    a system repeats a code on several levels, ``level`` chooses, else the finest wins)."""
+    rows = conn.execute(
+        text(
+            "SELECT r.id, r.code, r.name, r.parent_code, r.area_m2, l.key AS level_key "
+            "FROM regions r JOIN region_levels l ON l.id = r.level_id "
+            "JOIN region_systems s ON s.id = r.system_id "
+            "WHERE s.key = :s AND r.code = :c AND (CAST(:l AS text) IS NULL OR l.key = :l) "
+            "ORDER BY l.rank DESC"
+        ),
+        {"s": system, "c": code, "l": level},
+    ).all()
+    if not rows:
+        get_level(conn, system, level) if level else _check_system(conn, system)
+        raise NotFound(f"unknown region {code!r} in {system}")
+    row = rows[0]
+    return Region(
+        row.id,
+        row.code,
+        row.name,
+        row.parent_code,
+        get_level(conn, system, row.level_key),
+        row.area_m2,
+    )
+
+
+def parents_of(conn: Connection, region: Region) -> list[Region]:
+    """The chain of parent regions, coarsest first."""
+    chain: list[Region] = []
+    current = region
+    coarser = [
+        lvl for lvl in levels_of(conn, region.level.system_id) if lvl.rank < region.level.rank
+    ]
+    for level in reversed(coarser):
+        if current.parent_code is None:
+            break
+        current = find_region(conn, region.level.system, current.parent_code, level.key)
+        chain.append(current)
+    return chain[::-1]
+
+
+def children_of(conn: Connection, region: Region) -> list[dict]:
+    """The regions of the next finer level whose parent is ``region``."""
+    rows = conn.execute(
+        text(
+            "SELECT r.code, r.name, l.key AS level, l.name AS level_name FROM regions r "
+            "JOIN region_levels l ON l.id = r.level_id "
+            "WHERE r.system_id = :sys AND r.parent_code = :code AND l.rank = ("
+            "  SELECT min(rank) FROM region_levels WHERE system_id = :sys AND rank > :rank) "
+            "ORDER BY r.code"
+        ),
+        {"sys": region.level.system_id, "code": region.code, "rank": region.level.rank},
+    ).all()
+    return [dict(r._mapping) for r in rows]
+
+
+def region_geometry(conn: Connection, region: Region, digits: int = 5) -> dict:
+    """Display geometry (EPSG:4326) and its bounding box [west, south, east, north]."""
+    row = conn.execute(
+        text(
+            "SELECT ST_AsGeoJSON(geom_display, :d) AS g, ST_XMin(geom_display) AS w, "
+            "ST_YMin(geom_display) AS s, ST_XMax(geom_display) AS e, ST_YMax(geom_display) AS n "
+            "FROM regions WHERE id = :id"
+        ),
+        {"id": region.id, "d": digits},
+    ).one()
+    return {"geometry": json.loads(row.g), "bbox": [row.w, row.s, row.e, row.n]}
+
+
+_LEVEL_FEATURES = """
+SELECT '{"type":"FeatureCollection","features":[' || coalesce(string_agg(
+    '{"type":"Feature","id":' || to_json(r.code)::text
+    || ',"geometry":' || ST_AsGeoJSON(r.geom_display, :digits)
+    || ',"properties":' || json_build_object(
+        'code', r.code, 'name', r.name, 'parent_code', r.parent_code,
+        'area_km2', round((r.area_m2 / 1e6)::numeric, 3))::text || '}',
+    ',' ORDER BY r.code), '') || ']}'
+FROM (SELECT * FROM regions r WHERE r.level_id = :level {where} ORDER BY r.code LIMIT :limit) r
+"""
+
+
+def level_geojson(
+    conn: Connection,
+    level: Level,
+    digits: int = 5,
+    bbox: tuple[float, float, float, float] | None = None,
+    limit: int = 10_000,
+) -> str:
+    """Regions of a level as GeoJSON text (display geometry, EPSG:4326), built by PostGIS."""
+    where = ""
+    params: dict = {"level": level.id, "digits": digits, "limit": limit}
+    if bbox:
+        where = "AND r.geom_display && ST_MakeEnvelope(:w, :s, :e, :n, 4326)"
+        params.update(zip("wsen", bbox, strict=True))
+    return conn.execute(text(_LEVEL_FEATURES.replace("{where}", where)), params).scalar_one()
+
+
+def _check_system(conn: Connection, system: str) -> None:
+    if get_region_system(conn, system) is None:
+        raise NotFound(f"unknown region system {system!r}")
+
+
+def newest_system(conn: Connection) -> str:
+    """The region system in force most recently (the default of maps and catalogs)."""
+    key = conn.execute(
+        text("SELECT key FROM region_systems ORDER BY valid_from DESC NULLS LAST, key LIMIT 1")
+    ).scalar()
+    if key is None:
+        raise NotFound("no region system is loaded; see: sozialraum ingest boundaries --help")
+    return key

@@ -1,7 +1,21 @@
 #!/usr/bin/env bash
 # Make sure PostgreSQL server binaries and PostGIS are installed (apt, when we are root on
 # Debian); otherwise say exactly what to install. Prints nothing when all is there.
+# With --browser also Debian's chromium, which the browser tests and benchmarks drive.
 set -euo pipefail
+
+if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing chromium (apt)…"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+  fi
+  if [ ! -x /usr/bin/chromium ]; then
+    echo "error: the browser tests need chromium: sudo apt-get install chromium" >&2
+    exit 1
+  fi
+fi
 
 pg_version() {
   local initdb

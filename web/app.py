@@ -1,18 +1,34 @@
 """Composition root of the web app: ``create_app(settings)`` wires settings, the database
-engine (opened and closed in the lifespan) and the routers."""
+engine (opened and closed in the lifespan), the layer cache, the routers and the static files."""
 
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 
+from layers.cache import LayerCache
+from layers.errors import InvalidParameter, NotComputable, NotFound
 from spatial.errors import SozialraumError
 from spatial.settings import StoreSettings
 from spatial.store import make_engine, resolve_database_url
-from web.routers import health, systems
+from web.routers import facilities, health, indicators, maps, pages, regions, systems
 from web.settings import WebSettings
+
+STATIC = Path(__file__).parent / "static"
+
+
+def _status(exc: SozialraumError) -> int:
+    if isinstance(exc, NotFound):
+        return 404
+    if isinstance(exc, InvalidParameter | NotComputable):
+        return 422
+    return 400
 
 
 def create_app(settings: WebSettings | None = None, store: StoreSettings | None = None) -> FastAPI:
@@ -37,11 +53,29 @@ def create_app(settings: WebSettings | None = None, store: StoreSettings | None 
     )
     app.state.settings = settings
     app.state.store_settings = store
+    app.state.cache = LayerCache(settings.cache_entries)
 
     @app.exception_handler(SozialraumError)
-    async def _user_error(_request: Request, exc: SozialraumError) -> JSONResponse:
-        return JSONResponse(status_code=400, content={"detail": str(exc)})
+    async def _user_error(request: Request, exc: SozialraumError):
+        if pages.wants_html(request):
+            return pages.error_page(request, _status(exc), str(exc))
+        return JSONResponse(status_code=_status(exc), content={"detail": str(exc)})
 
+    @app.exception_handler(RequestValidationError)
+    async def _bad_parameter(request: Request, exc: RequestValidationError):
+        problems = [
+            f"{'.'.join(str(p) for p in e['loc'] if p not in ('query', 'path'))}: {e['msg']}"
+            for e in exc.errors()
+        ]
+        message = "; ".join(problems)
+        if pages.wants_html(request):
+            return pages.error_page(request, 422, message)
+        return JSONResponse(status_code=422, content={"detail": message, "errors": problems})
+
+    app.add_middleware(GZipMiddleware, minimum_size=2048)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(health.router)
-    app.include_router(systems.router, prefix="/api")
+    for router in (systems, regions, indicators, maps, facilities):
+        app.include_router(router.router, prefix="/api")
+    app.include_router(pages.router)
     return app

@@ -1,4 +1,5 @@
-"""Request dependencies: a database connection from the app's engine."""
+"""Request dependencies: a database connection from the app's engine, the layer cache and the
+settings, all held by the app (built in ``create_app``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,18 @@ from collections.abc import Iterator
 from fastapi import Request
 from sqlalchemy.engine import Connection
 
+from layers.cache import LayerCache
+from web.settings import WebSettings
+
 
 def get_connection(request: Request) -> Iterator[Connection]:
     with request.app.state.engine.connect() as conn:
         yield conn
+
+
+def get_cache(request: Request) -> LayerCache:
+    return request.app.state.cache
+
+
+def get_settings(request: Request) -> WebSettings:
+    return request.app.state.settings

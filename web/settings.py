@@ -1,9 +1,20 @@
-"""Settings of the web app (prefix ``SOZIALRAUM_WEB_``)."""
+"""Settings of the web app (prefix ``SOZIALRAUM_WEB_``): sizes of responses and caches, and
+what the map shows first."""
 
 from __future__ import annotations
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+KEY_INDICATORS = [
+    "inhabitants",
+    "share_age_below_6",
+    "share_age_above_65",
+    "share_migration_background",
+    "inhabitants_rel_change_2y",
+    "mss_class",
+    "kita_places_per_100_u6",
+]
 
 
 class WebSettings(BaseSettings):
@@ -13,4 +24,25 @@ class WebSettings(BaseSettings):
     pool_size: int = Field(default=5, ge=1, le=100)
     max_features: int = Field(
         default=10_000, ge=1, le=1_000_000, description="Upper bound for features in one response."
+    )
+    coordinate_decimals: int = Field(
+        default=5, ge=3, le=8, description="Decimals of GeoJSON coordinates (5 ≈ 1 m)."
+    )
+    cache_entries: int = Field(
+        default=1024, ge=0, le=100_000, description="Computed tables and layers kept in memory."
+    )
+    default_system: str | None = Field(
+        default=None, description="Region system of the map; default: the newest one."
+    )
+    default_indicator: str = "share_age_above_65"
+    key_indicators: list[str] = Field(
+        default_factory=lambda: list(KEY_INDICATORS),
+        description="Indicators of the region panel on the map, besides the mapped one.",
+    )
+    tile_url: str = Field(
+        default="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        description="Base map tiles; empty for none.",
+    )
+    tile_attribution: str = (
+        '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>-Mitwirkende'
     )

@@ -12,7 +12,7 @@ from spatial.store import StoreError, current_revision, head_revision, migrate, 
 
 
 def test_schema(engine, db_url):
-    assert current_revision(db_url) == head_revision() == "0004"
+    assert current_revision(db_url) == head_revision() == "0005"
     with engine.connect() as conn:
         indexes = dict(
             conn.execute(
@@ -39,6 +39,7 @@ def test_schema(engine, db_url):
         )
     assert "crosswalk_pieces_target" in crosswalk_indexes
     assert "USING gist (geom)" in indexes["regions_geom_gist"]
+    assert "USING gist (geom_display)" in indexes["regions_geom_display_gist"]
     assert any("UNIQUE" in d and "(system_id, level_id, code)" in d for d in indexes.values())
     assert columns["regions"] == f"MULTIPOLYGON:{SRID}"
     assert columns["facilities"] == f"POINT:{SRID}"

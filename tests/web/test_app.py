@@ -2,20 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-from fastapi.testclient import TestClient
-
-from spatial.settings import StoreSettings
 from spatial.store import head_revision
-from web.app import create_app
-from web.settings import WebSettings
-
-
-@pytest.fixture
-def client(berlin_url):
-    app = create_app(WebSettings(), StoreSettings(database_url=berlin_url))
-    with TestClient(app) as test_client:
-        yield test_client
 
 
 def test_health(client):

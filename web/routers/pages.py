@@ -1,0 +1,285 @@
+"""The German pages: the planning map (``/``), a region's side panel and the region page.
+
+The state of the map is its URL: every control is a query parameter, so a link reproduces the
+same map. The pages use the same layer functions (and the same cache) as the JSON API.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.engine import Connection
+
+from layers.cache import LayerCache
+from layers.catalog import catalog_by_topic
+from layers.choropleth import Choropleth, build_choropleth, default_method, describe, periods_of
+from layers.classify import MAX_CLASSES, METHODS, MIN_CLASSES, format_number
+from layers.errors import InvalidParameter, LayerError
+from layers.facilities import facilities_by_category, facility_categories
+from layers.figures import catalog_keys, region_figures, series
+from layers.indicators import get_indicator
+from layers.levels import get_level, levels_of
+from layers.regions import (
+    children_of,
+    find_region,
+    get_region_system,
+    level_geojson,
+    newest_system,
+    parents_of,
+    region_geometry,
+)
+from web.deps import get_cache, get_connection, get_settings
+from web.pages.charts import series_svg
+from web.pages.mapview import MapConfig, Overlay, planning_map, region_map, rendered
+from web.params import parse_breaks
+from web.settings import WebSettings
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
+templates.env.filters["de_date"] = lambda d: f"{d:%d.%m.%Y}" if d else ""
+templates.env.filters["de_number"] = lambda v, decimals=0: (
+    "" if v is None else format_number(v, decimals)
+)
+METHOD_LABELS = {
+    "quantiles": "Quantile (gleich viele Gebiete je Klasse)",
+    "equal_interval": "Gleiche Intervalle",
+    "fisher_jenks": "Natürliche Brüche (Fisher-Jenks)",
+    "std_mean": "Standardabweichung um den Mittelwert",
+    "manual": "Eigene Grenzen",
+    "fixed": "Feste Klassen des Indikators",
+}
+POPULATION = "inhabitants"
+
+
+def wants_html(request: Request) -> bool:
+    return not request.url.path.startswith(("/api", "/health", "/openapi", "/static"))
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request, "error.html", {"status": status, "message": message}, status_code=status
+    )
+
+
+@router.get("/", response_class=HTMLResponse)
+def map_page(
+    request: Request,
+    system: str | None = None,
+    level: str | None = None,
+    indicator: str | None = None,
+    period: date | None = None,
+    method: str | None = None,
+    classes: int = Query(5, ge=MIN_CLASSES, le=MAX_CLASSES),
+    breaks: str | None = None,
+    lat: float | None = Query(None, ge=-90, le=90),
+    lon: float | None = Query(None, ge=-180, le=180),
+    zoom: int | None = Query(None, ge=1, le=19),
+    overlays: str | None = None,
+    conn: Connection = Depends(get_connection),
+    cache: LayerCache = Depends(get_cache),
+    settings: WebSettings = Depends(get_settings),
+) -> HTMLResponse:
+    system = system or settings.default_system or newest_system(conn)
+    region_system = get_region_system(conn, system)
+    if region_system is None:
+        raise InvalidParameter(f"unknown region system {system!r}")
+    levels = region_system["levels"]
+    chosen_level = get_level(conn, system, level or levels[-1]["key"])
+    meta = get_indicator(conn, indicator or settings.default_indicator)
+    notes: list[str] = []
+    periods = periods_of(conn, meta, chosen_level)
+    if period is not None and period not in periods:
+        notes.append(
+            f"Für den {period:%d.%m.%Y} gibt es keine Werte; gezeigt wird der neueste Stand."
+        )
+        period = None
+    period = period or (periods[-1] if periods else None)
+    if meta.kind == "class" or method not in METHODS:
+        method = default_method(meta)
+    choropleth: Choropleth | None = None
+    problem = None
+    try:
+        choropleth = build_choropleth(
+            conn,
+            cache,
+            system,
+            chosen_level.key,
+            meta.key,
+            period,
+            method,
+            classes,
+            parse_breaks(breaks),
+        )
+    except LayerError as exc:
+        problem = (
+            f"„{meta.name_de}“ lässt sich für die Ebene {chosen_level.name} nicht darstellen "
+            f"({exc})."
+        )
+    state = {
+        "system": system,
+        "level": chosen_level.key,
+        "indicator": meta.key,
+        "period": period.isoformat() if period else None,
+        "method": method,
+        "classes": classes,
+        "breaks": breaks,
+    }
+    query = urlencode(
+        {k: v for k, v in state.items() if v and k not in ("system", "level", "indicator")}
+    )
+    config = MapConfig(
+        choropleth_url=(
+            f"/api/choropleth/{system}/{chosen_level.key}/{meta.key}?{query}" if choropleth else ""
+        ),
+        panel_url=f"/region/{system}/{{code}}/panel?"
+        + urlencode({"indicator": meta.key, **({"period": state["period"]} if period else {})}),
+        attribution=_attribution(region_system),
+        center=(lat, lon) if lat is not None and lon is not None else (52.507, 13.405),
+        zoom=zoom or 11,
+        tile_url=settings.tile_url,
+        tile_attribution=settings.tile_attribution,
+        overlays=_overlays(conn, system, levels, chosen_level.rank, overlays),
+    )
+    context = {
+        "system": region_system,
+        "levels": levels,
+        "level": chosen_level,
+        "meta": meta,
+        "periods": periods,
+        "period": period,
+        "catalog": catalog_by_topic(conn),
+        "methods": METHOD_LABELS,
+        "state": state,
+        "view": {"lat": lat, "lon": lon, "zoom": zoom, "overlays": overlays or ""},
+        "class_range": range(MIN_CLASSES, MAX_CLASSES + 1),
+        "map": rendered(planning_map(config)),
+        "described": describe(choropleth) if choropleth else None,
+        "problem": problem,
+        "attribution": _attribution(region_system),
+        "notes": notes + (describe(choropleth)["notes"] if choropleth else []),
+    }
+    return templates.TemplateResponse(request, "map.html", context)
+
+
+@router.get("/region/{system}/{code}/panel", response_class=HTMLResponse)
+def region_panel(
+    request: Request,
+    system: str,
+    code: str,
+    indicator: str | None = None,
+    period: date | None = None,
+    conn: Connection = Depends(get_connection),
+    cache: LayerCache = Depends(get_cache),
+    settings: WebSettings = Depends(get_settings),
+) -> HTMLResponse:
+    region = find_region(conn, system, code)
+    parents = parents_of(conn, region)
+    keys = list(dict.fromkeys([*([indicator] if indicator else []), *settings.key_indicators]))
+    figures = region_figures(conn, cache, region, parents[0] if parents else None, keys)
+    if indicator and period:  # the mapped indicator as on the map
+        mapped = region_figures(
+            conn, cache, region, parents[0] if parents else None, [indicator], period
+        )
+        figures = mapped + [f for f in figures if f.key != indicator]
+    city = (get_region_system(conn, system) or {}).get("city", "")
+    context = {
+        "region": region,
+        "parents": parents,
+        "figures": figures,
+        "system": system,
+        "city": city,
+    }
+    return templates.TemplateResponse(request, "panel.html", context)
+
+
+@router.get("/region/{system}/{code}", response_class=HTMLResponse)
+def region_page(
+    request: Request,
+    system: str,
+    code: str,
+    level: str | None = None,
+    conn: Connection = Depends(get_connection),
+    cache: LayerCache = Depends(get_cache),
+    settings: WebSettings = Depends(get_settings),
+) -> HTMLResponse:
+    region = find_region(conn, system, code, level)
+    parents = parents_of(conn, region)
+    children = children_of(conn, region)
+    shape = region_geometry(conn, region, settings.coordinate_decimals)
+    child_shapes = None
+    if children:
+        child_level = get_level(conn, system, children[0]["level"])
+        every = json.loads(
+            level_geojson(conn, child_level, settings.coordinate_decimals, tuple(shape["bbox"]))
+        )
+        wanted = {c["code"] for c in children}
+        every["features"] = [f for f in every["features"] if f["id"] in wanted]
+        child_shapes = every
+    small_map = region_map(
+        shape["geometry"], shape["bbox"], child_shapes, settings.tile_url, settings.tile_attribution
+    )
+    figures = region_figures(
+        conn, cache, region, parents[0] if parents else None, catalog_keys(conn)
+    )
+    population = series(conn, cache, region, POPULATION)
+    region_system = get_region_system(conn, system)
+    context = {
+        "region": region,
+        "system": region_system,
+        "parents": parents,
+        "children": children,
+        "figures": figures,
+        "topics": _by_topic(figures),
+        "population": population,
+        "population_svg": series_svg(population, "Einwohnende") if population else None,
+        "facilities": facilities_by_category(conn, region),
+        "map": rendered(small_map),
+        "attribution": _attribution(region_system),
+        "top_level": levels_of(conn, region.level.system_id)[0],
+        "today": date.today(),
+    }
+    return templates.TemplateResponse(request, "region.html", context)
+
+
+def _by_topic(figures) -> list[tuple[str, list]]:
+    topics: dict[str, list] = {}
+    for figure in figures:
+        topics.setdefault(figure.topic, []).append(figure)
+    return list(topics.items())
+
+
+def _attribution(region_system: dict) -> str:
+    licence = f" ({region_system['licence']})" if region_system.get("licence") else ""
+    return f"{region_system['attribution'] or region_system['source'] or ''}{licence}"
+
+
+def _overlays(conn: Connection, system: str, levels: list[dict], rank: int, shown: str | None):
+    active = set((shown or "").split(","))
+    overlays = [
+        Overlay(
+            key=category["key"],
+            label=category["plural_de"],
+            kind="facilities",
+            url=f"/api/facilities?category={category['key']}",
+            shown=category["key"] in active,
+        )
+        for category in facility_categories(conn, only_with_facilities=True)
+    ]
+    overlays += [
+        Overlay(
+            key=f"grenzen-{lvl['key']}",
+            label=f"Grenzen: {lvl['name']}",
+            kind="outline",
+            url=f"/api/systems/{system}/levels/{lvl['key']}/regions",
+            shown=f"grenzen-{lvl['key']}" in active,
+        )
+        for lvl in levels
+        if lvl["rank"] < rank
+    ]
+    return overlays

@@ -1,0 +1,127 @@
+// The planning map in the browser: draws the choropleth and the overlays from the JSON API,
+// shows tooltips and the region panel, and keeps the map's state in the URL.
+"use strict";
+
+window.sozialraum = (function () {
+  var CATEGORY_COLOURS = ["#e6550d", "#31a354", "#756bb1", "#3182bd", "#de2d26", "#636363"];
+
+  function escapeHtml(text) {
+    var div = document.createElement("div");
+    div.textContent = text == null ? "" : String(text);
+    return div.innerHTML;
+  }
+
+  function getJson(url) {
+    return fetch(url).then(function (response) {
+      return response.json().then(function (body) {
+        if (!response.ok) throw new Error(body.detail || response.statusText);
+        return body;
+      });
+    });
+  }
+
+  function tooltip(p) {
+    return "<strong>" + escapeHtml(p.name) + "</strong> (" + escapeHtml(p.code) + ")<br>" +
+      escapeHtml(p.value_label) + (p.partial ? " (unvollständig)" : "") + "<br>" +
+      "Klasse: " + escapeHtml(p.class_label);
+  }
+
+  function facilityPopup(p) {
+    var capacity = p.capacity == null ? "" :
+      "<br>" + Number(p.capacity).toLocaleString("de-DE") + " " + escapeHtml(p.capacity_unit || "");
+    return "<strong>" + escapeHtml(p.name) + "</strong><br>" + escapeHtml(p.label) +
+      (p.address ? "<br>" + escapeHtml(p.address) : "") + capacity;
+  }
+
+  function initMap(map, layers, config) {
+    var form = document.getElementById("controls");
+    var panel = document.getElementById("panel");
+    var frame = document.getElementById("map-frame");
+    var loaded = {};
+    map.attributionControl.addAttribution(config.attribution);
+
+    function syncUrl() {
+      var centre = map.getCenter();
+      form.elements.lat.value = centre.lat.toFixed(5);
+      form.elements.lon.value = centre.lng.toFixed(5);
+      form.elements.zoom.value = map.getZoom();
+      form.elements.overlays.value = Object.keys(layers).filter(function (key) {
+        return map.hasLayer(layers[key]);
+      }).join(",");
+      var params = new URLSearchParams(new FormData(form));
+      history.replaceState(null, "", "?" + params.toString());
+    }
+
+    function openPanel(code) {
+      fetch(config.panel.replace("{code}", encodeURIComponent(code)))
+        .then(function (response) { return response.text(); })
+        .then(function (html) { panel.innerHTML = html; });
+    }
+
+    function fill(key) {
+      var overlay = config.overlays[key];
+      if (!overlay || loaded[key]) return;
+      loaded[key] = true;
+      var colour = CATEGORY_COLOURS[Object.keys(config.overlays).indexOf(key) % CATEGORY_COLOURS.length];
+      getJson(overlay.url).then(function (data) {
+        if (overlay.kind === "facilities") {
+          L.geoJSON(data, {
+            pointToLayer: function (feature, latlng) {
+              return L.circleMarker(latlng, { radius: 6, color: "#ffffff", weight: 1,
+                fillColor: colour, fillOpacity: 0.9 });
+            },
+            onEachFeature: function (feature, layer) { layer.bindPopup(facilityPopup(feature.properties)); }
+          }).eachLayer(function (layer) { layers[key].addLayer(layer); });
+        } else {
+          L.geoJSON(data, { pane: "outlines", interactive: false,
+            style: { color: "#252525", weight: 2.5, fill: false } }).addTo(layers[key]);
+        }
+        frame.dataset["overlay_" + key.replace(/-/g, "_")] = "loaded";
+      }).catch(function (error) { loaded[key] = false; console.error(error); });
+    }
+
+    Object.keys(layers).forEach(function (key) {
+      if (map.hasLayer(layers[key])) fill(key);
+    });
+    map.on("overlayadd", function (event) {
+      Object.keys(layers).forEach(function (key) { if (layers[key] === event.layer) fill(key); });
+      syncUrl();
+    });
+    map.on("overlayremove", syncUrl);
+    map.on("moveend", syncUrl);
+
+    Array.prototype.forEach.call(form.querySelectorAll("select"), function (select) {
+      select.addEventListener("change", function () {
+        if (select.name === "indicator" || select.name === "level") {
+          form.elements.period.disabled = select.name === "indicator";
+        }
+        form.submit();
+      });
+    });
+
+    if (!config.choropleth) { frame.dataset.regions = "0"; return; }
+    getJson(config.choropleth).then(function (data) {
+      var layer = L.geoJSON(data, {
+        pane: "choropleth",
+        style: function (feature) {
+          return { fillColor: feature.properties.colour, fillOpacity: 0.8, color: "#ffffff",
+            weight: 0.7 };
+        },
+        onEachFeature: function (feature, layer) {
+          layer.bindTooltip(tooltip(feature.properties), { sticky: true });
+          layer.on("mouseover", function () { layer.setStyle({ weight: 3, color: "#000000" }); });
+          layer.on("mouseout", function () { layer.setStyle({ weight: 0.7, color: "#ffffff" }); });
+          layer.on("click", function () { openPanel(feature.properties.code); });
+        }
+      }).addTo(map);
+      if (!form.elements.zoom.value) map.fitBounds(layer.getBounds());
+      frame.dataset.regions = String(data.features.length);
+    }).catch(function (error) {
+      frame.dataset.regions = "0";
+      frame.insertAdjacentHTML("beforebegin", '<p class="problem" role="alert">' +
+        escapeHtml(error.message) + "</p>");
+    });
+  }
+
+  return { initMap: initMap };
+})();
