@@ -62,7 +62,8 @@ def facilities_geojson(
     where, params = "", {"category": category, "limit": limit, "digits": digits}
     if bbox:
         where += (
-            " AND f.geom && ST_Transform(ST_MakeEnvelope(:w, :s, :e, :n, 4326), ST_SRID(f.geom))"
+            " AND ST_Intersects(f.geom, ST_Transform(ST_MakeEnvelope(:w, :s, :e, :n, 4326), "
+            "Find_SRID('public', 'facilities', 'geom')))"
         )
         params.update(zip("wsen", bbox, strict=True))
     if region:
