@@ -24,10 +24,10 @@ from layers.classify import (
     classify,
     format_number,
 )
-from layers.errors import InvalidParameter, NotComputable
+from layers.errors import InvalidParameter, LayerError, NotComputable
 from layers.indicators import IndicatorMeta, IndicatorTable, get_indicator, indicator_table
 from layers.indicators import stored_periods as _stored_periods
-from layers.levels import Level, get_level
+from layers.levels import Level, finest_level, get_level, levels_of
 
 BARE_UNITS = {"Anzahl"}  # units a number speaks for itself
 STATUS_LABELS = {"no_data": "keine Daten", "suppressed": "unterdrückt"}
@@ -56,14 +56,30 @@ def value_label(meta: IndicatorMeta, value: float | None, status: str = "valid")
     return f"{shown} {meta.unit}" if meta.unit and meta.unit not in BARE_UNITS else shown
 
 
-def periods_of(conn: Connection, meta: IndicatorMeta, level: Level) -> list[date]:
-    return _stored_periods(conn, meta, level.system_id)
+def periods_of(
+    conn: Connection, meta: IndicatorMeta, level: Level, cache: LayerCache | None = None
+) -> list[date]:
+    """Periods with values of the indicator in the level's system (through the cache if given:
+    finding them scans the stored values)."""
+    if cache is None:
+        return _stored_periods(conn, meta, level.system_id)
+    return cache.get_or_compute(
+        conn,
+        ("periods", meta.key, level.system_id),
+        lambda: _stored_periods(conn, meta, level.system_id),
+    )
 
 
-def resolve_period(conn: Connection, meta: IndicatorMeta, level: Level, period: date | None):
+def resolve_period(
+    conn: Connection,
+    meta: IndicatorMeta,
+    level: Level,
+    period: date | None,
+    cache: LayerCache | None = None,
+) -> date:
     """The requested period, or the latest one with values; a period without values is refused
     with the periods that exist."""
-    periods = periods_of(conn, meta, level)
+    periods = periods_of(conn, meta, level, cache)
     if not periods:
         raise NotComputable(f"{meta.key} has no values in {level.system}")
     if period is None:
@@ -78,14 +94,20 @@ def cached_table(
     conn: Connection, cache: LayerCache, system: str, level: str, key: str, period: date | None
 ) -> IndicatorTable:
     """``indicator_table`` for the period (latest when None), through the cache."""
-    target = get_level(conn, system, level)
-    meta = get_indicator(conn, key)
-    chosen = resolve_period(conn, meta, target, period)
+    target = cache.get_or_compute(
+        conn, ("level", system, level), lambda: get_level(conn, system, level)
+    )
+    meta = cached_indicator(conn, cache, key)
+    chosen = resolve_period(conn, meta, target, period, cache)
     return cache.get_or_compute(
         conn,
         ("table", system, level, key, chosen),
         lambda: indicator_table(conn, system, level, key, chosen),
     )
+
+
+def cached_indicator(conn: Connection, cache: LayerCache, key: str) -> IndicatorMeta:
+    return cache.get_or_compute(conn, ("indicator", key), lambda: get_indicator(conn, key))
 
 
 def default_method(meta: IndicatorMeta) -> str:
@@ -193,3 +215,20 @@ def choropleth_geojson(conn: Connection, choropleth: Choropleth, digits: int = 5
     ).scalar_one()
     members = json.dumps(describe(choropleth), ensure_ascii=False)
     return features + "," + members[1:]
+
+
+def warm_tables(conn: Connection, cache: LayerCache, system: str, keys: list[str], stop) -> int:
+    """Compute the latest table of every indicator at every level of ``system`` into the cache,
+    so that region pages and panels answer at once; ``stop`` (an Event) ends it early.
+    Returns how many tables were computed."""
+    done = 0
+    for level in reversed(levels_of(conn, finest_level(conn, system).system_id)):
+        for key in keys:
+            if stop.is_set():
+                return done
+            try:
+                cached_table(conn, cache, system, level.key, key, None)
+                done += 1
+            except LayerError:  # not computable at this level, or no values
+                continue
+    return done

@@ -10,9 +10,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from layers.cache import LayerCache
-from layers.choropleth import cached_table, periods_of, value_label
+from layers.choropleth import cached_indicator, cached_table, periods_of, value_label
 from layers.errors import LayerError
-from layers.indicators import get_indicator
 from layers.regions import Region
 
 
@@ -47,9 +46,10 @@ def region_figures(
     of ``top`` and the city. Indicators without values for the region's system are left out."""
     figures = []
     system, level = region.level.system, region.level.key
+    topics = dict(conn.execute(text("SELECT key, topic FROM indicators")).all())
     for key in keys:
-        meta = get_indicator(conn, key)
-        periods = periods_of(conn, meta, region.level)
+        meta = cached_indicator(conn, cache, key)
+        periods = periods_of(conn, meta, region.level, cache)
         if period is None:
             chosen = periods[-1] if periods else None
         else:
@@ -73,7 +73,7 @@ def region_figures(
             Figure(
                 key=key,
                 name=meta.name_de,
-                topic=_topic(conn, key),
+                topic=topics[key],
                 unit=meta.unit,
                 period=chosen,
                 value=value,
@@ -90,16 +90,10 @@ def series(
     conn: Connection, cache: LayerCache, region: Region, key: str
 ) -> list[tuple[date, float | None]]:
     """The region's value of ``key`` in every period on record (None where not valid)."""
-    meta = get_indicator(conn, key)
+    meta = cached_indicator(conn, cache, key)
     out = []
-    for period in periods_of(conn, meta, region.level):
+    for period in periods_of(conn, meta, region.level, cache):
         table = cached_table(conn, cache, region.level.system, region.level.key, key, period)
         row = table.rows.set_index("code").loc[region.code]
         out.append((period, float(row["value"]) if row["status"] == "valid" else None))
     return out
-
-
-def _topic(conn: Connection, key: str) -> str:
-    return conn.execute(
-        text("SELECT topic FROM indicators WHERE key = :k"), {"k": key}
-    ).scalar_one()

@@ -3,6 +3,9 @@ engine (opened and closed in the lifespan), the layer cache, the routers and the
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -13,7 +16,10 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from layers.cache import LayerCache
+from layers.choropleth import warm_tables
 from layers.errors import InvalidParameter, NotComputable, NotFound
+from layers.figures import catalog_keys
+from layers.regions import newest_system
 from spatial.errors import SozialraumError
 from spatial.settings import StoreSettings
 from spatial.store import make_engine, resolve_database_url
@@ -21,6 +27,7 @@ from web.routers import facilities, health, indicators, maps, pages, regions, sy
 from web.settings import WebSettings
 
 STATIC = Path(__file__).parent / "static"
+log = logging.getLogger("uvicorn.error")  # shown wherever uvicorn logs
 
 
 def _status(exc: SozialraumError) -> int:
@@ -31,6 +38,18 @@ def _status(exc: SozialraumError) -> int:
     return 400
 
 
+def _warm(engine, cache: LayerCache, settings: WebSettings, stop: threading.Event) -> None:
+    """Fill the cache with the latest tables of the default system while the app serves."""
+    try:
+        with engine.connect() as conn:
+            system = settings.default_system or newest_system(conn)
+            started = time.perf_counter()
+            done = warm_tables(conn, cache, system, catalog_keys(conn), stop)
+        log.info("cache warmed: %d tables in %.1f s", done, time.perf_counter() - started)
+    except Exception:  # a failed warm-up only costs speed; the requests compute themselves
+        log.exception("cache warm-up failed")
+
+
 def create_app(settings: WebSettings | None = None, store: StoreSettings | None = None) -> FastAPI:
     settings = settings or WebSettings()
     store = store or StoreSettings()
@@ -39,9 +58,19 @@ def create_app(settings: WebSettings | None = None, store: StoreSettings | None 
     async def lifespan(app: FastAPI):
         engine = make_engine(resolve_database_url(store), pool_size=settings.pool_size)
         app.state.engine = engine
+        stop = threading.Event()
+        warmer = None
+        if settings.warm_cache:
+            warmer = threading.Thread(
+                target=_warm, args=(engine, app.state.cache, settings, stop), daemon=True
+            )
+            warmer.start()
         try:
             yield
         finally:
+            stop.set()
+            if warmer is not None:
+                warmer.join(timeout=30)
             engine.dispose()
 
     app = FastAPI(

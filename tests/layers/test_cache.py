@@ -9,7 +9,7 @@ from layers.cache import LayerCache
 
 
 def test_cache_follows_the_data_version(engine):
-    cache = LayerCache(max_entries=2)
+    cache = LayerCache(max_entries=2, version_ttl=0)
     calls = []
 
     def compute():

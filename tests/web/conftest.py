@@ -24,7 +24,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 
 @pytest.fixture(scope="session")
 def web_settings() -> WebSettings:
-    return WebSettings(max_features=5000)
+    return WebSettings(max_features=5000, warm_cache=False)
 
 
 @pytest.fixture(scope="session")

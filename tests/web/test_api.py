@@ -175,6 +175,9 @@ def test_pages_render_german(client):
     assert client.get("/static/vendor/leaflet/leaflet.js").status_code == 200
     missing = client.get("/?indicator=nope")
     assert missing.status_code == 404 and "Nicht gefunden" in missing.text
+    assert client.get("/?lat=&lon=&zoom=&period=&breaks=").status_code == 200  # empty fields
+    assert client.get("/?zoom=abc").status_code == 422
+    assert client.get("/?lat=95&lon=13&zoom=11").status_code == 422
     bad = client.get("/?classes=20")
     assert bad.status_code == 422 and "classes" in bad.text
     region = client.get(f"/region/{LOR}/101001")

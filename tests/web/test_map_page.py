@@ -9,17 +9,25 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from tests.web.conftest import ARTIFACTS
+
 pytestmark = pytest.mark.mirror
 
 REGIONS = "#map-frame .leaflet-choropleth-pane path"
 
 
 def wait_for_regions(page, count: int) -> None:
-    page.wait_for_function(
-        "n => document.querySelectorAll('#map-frame .leaflet-choropleth-pane path').length === n",
-        arg=count,
-        timeout=30_000,
-    )
+    try:
+        page.wait_for_function(
+            "n => document.querySelectorAll('#map-frame .leaflet-choropleth-pane path').length"
+            " === n",
+            arg=count,
+            timeout=30_000,
+        )
+    except Exception:
+        page.screenshot(path=ARTIFACTS / "failed.png")
+        problems = page.locator(".problem").all_inner_texts()
+        raise AssertionError(f"{count} regions not drawn on {page.url}: {problems}") from None
 
 
 def test_map_switch_level_indicator_hover_overlay_and_region(page, live_server, shots):

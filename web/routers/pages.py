@@ -73,18 +73,24 @@ def map_page(
     system: str | None = None,
     level: str | None = None,
     indicator: str | None = None,
-    period: date | None = None,
+    period: str | None = None,
     method: str | None = None,
     classes: int = Query(5, ge=MIN_CLASSES, le=MAX_CLASSES),
     breaks: str | None = None,
-    lat: float | None = Query(None, ge=-90, le=90),
-    lon: float | None = Query(None, ge=-180, le=180),
-    zoom: int | None = Query(None, ge=1, le=19),
+    lat: str | None = None,
+    lon: str | None = None,
+    zoom: str | None = None,
     overlays: str | None = None,
     conn: Connection = Depends(get_connection),
     cache: LayerCache = Depends(get_cache),
     settings: WebSettings = Depends(get_settings),
 ) -> HTMLResponse:
+    period, lat, lon, zoom = (
+        _form_value(period, date.fromisoformat, "period", None),
+        _form_value(lat, float, "lat", (-90, 90)),
+        _form_value(lon, float, "lon", (-180, 180)),
+        _form_value(zoom, int, "zoom", (1, 19)),
+    )
     system = system or settings.default_system or newest_system(conn)
     region_system = get_region_system(conn, system)
     if region_system is None:
@@ -93,7 +99,7 @@ def map_page(
     chosen_level = get_level(conn, system, level or levels[-1]["key"])
     meta = get_indicator(conn, indicator or settings.default_indicator)
     notes: list[str] = []
-    periods = periods_of(conn, meta, chosen_level)
+    periods = periods_of(conn, meta, chosen_level, cache)
     if period is not None and period not in periods:
         notes.append(
             f"Für den {period:%d.%m.%Y} gibt es keine Werte; gezeigt wird der neueste Stand."
@@ -245,6 +251,19 @@ def region_page(
         "today": date.today(),
     }
     return templates.TemplateResponse(request, "region.html", context)
+
+
+def _form_value(raw: str | None, parse, name: str, bounds: tuple | None):
+    """A form field: empty means not given (plain HTML forms send empty fields)."""
+    if raw is None or raw == "":
+        return None
+    try:
+        value = parse(raw)
+    except ValueError:
+        raise InvalidParameter(f"{name}: {raw!r} is not a valid value") from None
+    if bounds and not bounds[0] <= value <= bounds[1]:
+        raise InvalidParameter(f"{name}: {raw} is not within {bounds[0]} … {bounds[1]}")
+    return value
 
 
 def _by_topic(figures) -> list[tuple[str, list]]:
