@@ -3,9 +3,10 @@ choropleth FeatureCollection with class and colour per region and the legend."""
 
 from __future__ import annotations
 
+import gzip
 from datetime import date
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.engine import Connection
 
@@ -78,6 +79,7 @@ def values(
     responses={200: {"content": {GEOJSON: {}}}, **_NOT_FOUND, **_BAD},
 )
 def choropleth(
+    request: Request,
     system: str,
     level: str,
     indicator: str,
@@ -93,10 +95,19 @@ def choropleth(
 ) -> Response:
     key = ("choropleth", system, level, indicator, period, method, classes, breaks)
 
-    def compute() -> str:
+    def compute() -> tuple[bytes, bytes]:
         built = build_choropleth(
             conn, cache, system, level, indicator, period, method, classes, parse_breaks(breaks)
         )
-        return choropleth_geojson(conn, built, settings.coordinate_decimals)
+        body = choropleth_geojson(conn, built, settings.coordinate_decimals).encode()
+        return body, gzip.compress(body, compresslevel=6)
 
-    return Response(cache.get_or_compute(conn, key, compute), media_type=GEOJSON)
+    body, packed = cache.get_or_compute(conn, key, compute)
+    # compressed once with the cached body, not by the middleware on every request
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        return Response(
+            packed,
+            media_type=GEOJSON,
+            headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"},
+        )
+    return Response(body, media_type=GEOJSON)
