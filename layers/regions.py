@@ -61,7 +61,10 @@ def find_region(conn: Connection, system: str, code: str, level: str | None = No
         {"s": system, "c": code, "l": level},
     ).all()
     if not rows:
-        get_level(conn, system, level) if level else _check_system(conn, system)
+        if level:
+            get_level(conn, system, level)  # names an unknown system or level first
+        else:
+            _check_system(conn, system)
         raise NotFound(f"unknown region {code!r} in {system}")
     row = rows[0]
     return Region(

@@ -15,6 +15,7 @@ import pytest
 from localhttp import server  # noqa: F401  (a fixture shared by several test modules)
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from webserver import browser, client, live_server, page, shots, web_settings  # noqa: F401
 
 from ingest.jobs import load_everything
 from layers.registry import register_analysis_indicators

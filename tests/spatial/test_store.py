@@ -21,7 +21,10 @@ def test_schema(engine, db_url):
         )
         columns = dict(
             conn.execute(
-                text("SELECT f_table_name, type || ':' || srid FROM geometry_columns")
+                text(
+                    "SELECT f_table_name || '.' || f_geometry_column, type || ':' || srid "
+                    "FROM geometry_columns"
+                )
             ).all()
         )
         facility_indexes = (
@@ -41,8 +44,9 @@ def test_schema(engine, db_url):
     assert "USING gist (geom)" in indexes["regions_geom_gist"]
     assert "USING gist (geom_display)" in indexes["regions_geom_display_gist"]
     assert any("UNIQUE" in d and "(system_id, level_id, code)" in d for d in indexes.values())
-    assert columns["regions"] == f"MULTIPOLYGON:{SRID}"
-    assert columns["facilities"] == f"POINT:{SRID}"
+    assert columns["regions.geom"] == f"MULTIPOLYGON:{SRID}"
+    assert columns["regions.geom_display"] == "MULTIPOLYGON:4326"
+    assert columns["facilities.geom"] == f"POINT:{SRID}"
     assert any("USING gist (geom)" in d for d in facility_indexes)
     assert srid == str(SRID)
 

@@ -8,8 +8,7 @@ import re
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-
-from tests.web.conftest import ARTIFACTS
+from webserver import ARTIFACTS
 
 pytestmark = pytest.mark.mirror
 

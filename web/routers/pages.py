@@ -152,6 +152,7 @@ def map_page(
         tile_attribution=settings.tile_attribution,
         overlays=_overlays(conn, system, levels, chosen_level.rank, overlays),
     )
+    described = describe(choropleth) if choropleth else None
     context = {
         "system": region_system,
         "levels": levels,
@@ -165,10 +166,10 @@ def map_page(
         "view": {"lat": lat, "lon": lon, "zoom": zoom, "overlays": overlays or ""},
         "class_range": range(MIN_CLASSES, MAX_CLASSES + 1),
         "map": rendered(planning_map(config)),
-        "described": describe(choropleth) if choropleth else None,
+        "described": described,
         "problem": problem,
         "attribution": _attribution(region_system),
-        "notes": notes + (describe(choropleth)["notes"] if choropleth else []),
+        "notes": notes + (described["notes"] if described else []),
     }
     return templates.TemplateResponse(request, "map.html", context)
 

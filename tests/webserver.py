@@ -1,5 +1,6 @@
-"""Web fixtures on the loaded Berlin store: an API client, a live server in a thread (uvicorn),
-and headless chromium driven by Playwright. Screenshots go to ``test-artifacts/browser``."""
+"""Web fixtures on the loaded Berlin store (shared through tests/conftest.py): an API client,
+a live server in a thread (uvicorn) and headless chromium driven by Playwright; screenshots go
+to ``test-artifacts/browser``."""
 
 from __future__ import annotations
 
