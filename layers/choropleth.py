@@ -130,7 +130,12 @@ def build_choropleth(
     method = method or default_method(meta)
     if meta.kind == "class" and method != "fixed":
         raise InvalidParameter(f"{meta.key} is a classification itself; use method=fixed")
-    classification = classify(table.rows, meta, method, classes, breaks)
+    # the map page (legend) and the choropleth endpoint ask for the same classes
+    classification = cache.get_or_compute(
+        conn,
+        ("classes", system, level, key, table.period, method, classes, tuple(breaks or ())),
+        lambda: classify(table.rows, meta, method, classes, breaks),
+    )
     return Choropleth(table, classification)
 
 

@@ -138,13 +138,18 @@ def level_geojson(
     digits: int = 5,
     bbox: tuple[float, float, float, float] | None = None,
     limit: int = 10_000,
+    parent_code: str | None = None,
 ) -> str:
-    """Regions of a level as GeoJSON text (display geometry, EPSG:4326), built by PostGIS."""
+    """Regions of a level (those of one parent, if given) as GeoJSON text (display geometry,
+    EPSG:4326), built by PostGIS."""
     where = ""
     params: dict = {"level": level.id, "digits": digits, "limit": limit}
     if bbox:
-        where = "AND r.geom_display && ST_MakeEnvelope(:w, :s, :e, :n, 4326)"
+        where += " AND r.geom_display && ST_MakeEnvelope(:w, :s, :e, :n, 4326)"
         params.update(zip("wsen", bbox, strict=True))
+    if parent_code is not None:
+        where += " AND r.parent_code = :parent"
+        params["parent"] = parent_code
     return conn.execute(text(_LEVEL_FEATURES.replace("{where}", where)), params).scalar_one()
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 from datetime import date
 
+import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.engine import Connection
@@ -50,7 +51,7 @@ def values(
             "partial": bool(r.partial),
             "label": value_label(meta, r.value, r.status),
             "parent_code": r.parent_code,
-            "parent_value": None if r.parent_value != r.parent_value else float(r.parent_value),
+            "parent_value": None if pd.isna(r.parent_value) else float(r.parent_value),
         }
         for r in table.rows.itertuples(index=False)
     ]

@@ -187,13 +187,11 @@ def region_panel(
 ) -> HTMLResponse:
     region = find_region(conn, system, code)
     parents = parents_of(conn, region)
-    keys = list(dict.fromkeys([*([indicator] if indicator else []), *settings.key_indicators]))
-    figures = region_figures(conn, cache, region, parents[0] if parents else None, keys)
-    if indicator and period:  # the mapped indicator as on the map
-        mapped = region_figures(
-            conn, cache, region, parents[0] if parents else None, [indicator], period
-        )
-        figures = mapped + [f for f in figures if f.key != indicator]
+    top = parents[0] if parents else None
+    others = [key for key in settings.key_indicators if key != indicator]
+    # the mapped indicator as on the map (its period), the others at their latest
+    mapped = region_figures(conn, cache, region, top, [indicator], period) if indicator else []
+    figures = mapped + region_figures(conn, cache, region, top, others)
     city = (get_region_system(conn, system) or {}).get("city", "")
     context = {
         "region": region,
@@ -222,12 +220,9 @@ def region_page(
     child_shapes = None
     if children:
         child_level = get_level(conn, system, children[0]["level"])
-        every = json.loads(
-            level_geojson(conn, child_level, settings.coordinate_decimals, tuple(shape["bbox"]))
+        child_shapes = json.loads(
+            level_geojson(conn, child_level, settings.coordinate_decimals, parent_code=region.code)
         )
-        wanted = {c["code"] for c in children}
-        every["features"] = [f for f in every["features"] if f["id"] in wanted]
-        child_shapes = every
     small_map = region_map(
         shape["geometry"], shape["bbox"], child_shapes, settings.tile_url, settings.tile_attribution
     )
