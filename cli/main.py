@@ -14,6 +14,7 @@ from rich.console import Console
 
 from cli.analysis import crosswalk_app, layer_app, supply_app
 from cli.ingest import ingest_app
+from cli.users import users_app
 from spatial.cluster import EmbeddedCluster
 from spatial.errors import SozialraumError
 from spatial.settings import DataSettings, StoreSettings
@@ -36,6 +37,7 @@ app.add_typer(ingest_app, name="ingest")
 app.add_typer(layer_app, name="layer")
 app.add_typer(crosswalk_app, name="crosswalk")
 app.add_typer(supply_app, name="supply")
+app.add_typer(users_app, name="users")
 
 
 @app.callback()

@@ -1,0 +1,201 @@
+"""Users, their role (viewer, coordinator, admin) and the districts (codes of the coarsest
+region level, e.g. Berlin's Bezirke) a coordinator works in; passwords hashed with argon2."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from spatial.errors import SozialraumError
+
+ROLES = ("viewer", "coordinator", "admin")
+ROLE_LABELS = {"viewer": "Lesen", "coordinator": "Koordination", "admin": "Administration"}
+MIN_PASSWORD = 10
+_HASHER = PasswordHasher()
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
+
+
+class AccountError(SozialraumError):
+    """A user name, role, district or password that cannot be accepted."""
+
+
+class UnknownUser(AccountError):
+    """No such user."""
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    display_name: str
+    role: str
+    districts: tuple[str, ...] = field(default_factory=tuple)
+    active: bool = True
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def may_edit(self, districts: list[str] | tuple[str, ...]) -> bool:
+        """Whether this user may write a record that touches ``districts``: admins always,
+        coordinators when every one of them is assigned to them."""
+        if self.role == "admin":
+            return True
+        if self.role != "coordinator" or not districts:
+            return False
+        return set(districts) <= set(self.districts)
+
+
+_COLUMNS = "id, username, display_name, role, districts, active"
+
+
+def _user(row) -> User:
+    return User(**{**row._mapping, "districts": tuple(row.districts or ())})
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"the password needs at least {MIN_PASSWORD} characters")
+    return _HASHER.hash(password)
+
+
+def check_districts(conn: Connection, districts: list[str]) -> list[str]:
+    """District codes must name regions of the coarsest level of some region system."""
+    if not districts:
+        return []
+    known = set(
+        conn.execute(
+            text(
+                "SELECT DISTINCT r.code FROM regions r JOIN region_levels l ON l.id = r.level_id "
+                "WHERE l.rank = (SELECT min(rank) FROM region_levels m "
+                "WHERE m.system_id = l.system_id) AND r.code = ANY(:codes)"
+            ),
+            {"codes": districts},
+        ).scalars()
+    )
+    unknown = sorted(set(districts) - known)
+    if unknown:
+        raise AccountError(f"unknown district code(s): {', '.join(unknown)}")
+    return sorted(set(districts))
+
+
+def add_user(
+    conn: Connection,
+    username: str,
+    password: str,
+    role: str,
+    *,
+    display_name: str | None = None,
+    districts: list[str] | None = None,
+) -> User:
+    if not _NAME.match(username):
+        raise AccountError(
+            f"user name {username!r}: 2–63 characters, lower-case letters, digits, . _ -"
+        )
+    if role not in ROLES:
+        raise AccountError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+    codes = check_districts(conn, districts or [])
+    if role == "coordinator" and not codes:
+        raise AccountError("a coordinator needs at least one district (e.g. --district 10)")
+    exists = conn.execute(text("SELECT 1 FROM users WHERE username = :u"), {"u": username})
+    if exists.first():
+        raise AccountError(f"user {username!r} exists already")
+    row = conn.execute(
+        text(
+            "INSERT INTO users (username, display_name, password_hash, role, districts) "
+            f"VALUES (:u, :d, :h, :r, :districts) RETURNING {_COLUMNS}"
+        ),
+        {
+            "u": username,
+            "d": display_name or username,
+            "h": hash_password(password),
+            "r": role,
+            "districts": codes,
+        },
+    ).one()
+    return _user(row)
+
+
+def list_users(conn: Connection) -> list[User]:
+    rows = conn.execute(text(f"SELECT {_COLUMNS} FROM users ORDER BY username")).all()
+    return [_user(r) for r in rows]
+
+
+def get_user(conn: Connection, username: str) -> User:
+    row = conn.execute(
+        text(f"SELECT {_COLUMNS} FROM users WHERE username = :u"), {"u": username}
+    ).first()
+    if row is None:
+        raise UnknownUser(f"unknown user {username!r}")
+    return _user(row)
+
+
+def user_by_id(conn: Connection, user_id: int) -> User | None:
+    row = conn.execute(
+        text(f"SELECT {_COLUMNS} FROM users WHERE id = :id AND active"), {"id": user_id}
+    ).first()
+    return _user(row) if row else None
+
+
+def disable_user(conn: Connection, username: str) -> User:
+    """Disable an account and end its sessions and tokens (the user and their history stay)."""
+    user = get_user(conn, username)
+    conn.execute(text("UPDATE users SET active = false WHERE id = :id"), {"id": user.id})
+    conn.execute(text("DELETE FROM user_sessions WHERE user_id = :id"), {"id": user.id})
+    conn.execute(
+        text("UPDATE api_tokens SET revoked_at = now() WHERE user_id = :id AND revoked_at IS NULL"),
+        {"id": user.id},
+    )
+    return get_user(conn, username)
+
+
+def set_password(conn: Connection, username: str, password: str) -> None:
+    """A new password; the user's open sessions end."""
+    user = get_user(conn, username)
+    conn.execute(
+        text("UPDATE users SET password_hash = :h WHERE id = :id"),
+        {"h": hash_password(password), "id": user.id},
+    )
+    conn.execute(text("DELETE FROM user_sessions WHERE user_id = :id"), {"id": user.id})
+
+
+def authenticate(conn: Connection, username: str, password: str) -> User | None:
+    """The active user with this name and password, or None (same answer for every failure)."""
+    row = conn.execute(
+        text(f"SELECT {_COLUMNS}, password_hash FROM users WHERE username = :u"),
+        {"u": username.strip().lower()},
+    ).first()
+    if row is None:
+        # spend the same time as a real check so that names cannot be probed by timing
+        _safe_verify(_DUMMY_HASH, password)
+        return None
+    if not _safe_verify(row.password_hash, password) or not row.active:
+        return None
+    if _HASHER.check_needs_rehash(row.password_hash):
+        conn.execute(
+            text("UPDATE users SET password_hash = :h WHERE id = :id"),
+            {"h": _HASHER.hash(password), "id": row.id},
+        )
+    return User(
+        id=row.id,
+        username=row.username,
+        display_name=row.display_name,
+        role=row.role,
+        districts=tuple(row.districts or ()),
+        active=row.active,
+    )
+
+
+def _safe_verify(hashed: str, password: str) -> bool:
+    try:
+        return _HASHER.verify(hashed, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+_DUMMY_HASH = _HASHER.hash("not a password of anyone")
