@@ -8,33 +8,60 @@ import threading
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from accounts.users import AccountError, UnknownUser
 from layers.cache import LayerCache
 from layers.choropleth import warm_tables
 from layers.errors import InvalidParameter, NotComputable, NotFound
 from layers.figures import catalog_keys
 from layers.regions import newest_system
+from records.errors import Forbidden, InvalidRecord, RecordNotFound, VersionConflict
+from records.history import without_contacts as _without_contacts
+from records.settings import RecordSettings
 from spatial.errors import SozialraumError
 from spatial.settings import StoreSettings
 from spatial.store import make_engine, resolve_database_url
-from web.routers import facilities, health, indicators, maps, pages, regions, systems
+from web.auth import CsrfRejected, NotSignedIn
+from web.limits import BodyLimit
+from web.routers import (
+    events,
+    facilities,
+    health,
+    indicators,
+    maps,
+    pages,
+    projects,
+    regions,
+    systems,
+    users,
+    workspace,
+)
 from web.settings import WebSettings
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger("uvicorn.error")  # shown wherever uvicorn logs
 
 
+_STATUS = (
+    (NotFound | RecordNotFound | UnknownUser, 404),
+    (InvalidParameter | NotComputable | InvalidRecord | AccountError, 422),
+    (NotSignedIn, 401),
+    (Forbidden | CsrfRejected, 403),
+    (VersionConflict, 409),
+)
+
+
 def _status(exc: SozialraumError) -> int:
-    if isinstance(exc, NotFound):
-        return 404
-    if isinstance(exc, InvalidParameter | NotComputable):
-        return 422
+    for kinds, status in _STATUS:
+        if isinstance(exc, kinds):
+            return status
     return 400
 
 
@@ -50,9 +77,14 @@ def _warm(engine, cache: LayerCache, settings: WebSettings, stop: threading.Even
         log.exception("cache warm-up failed")
 
 
-def create_app(settings: WebSettings | None = None, store: StoreSettings | None = None) -> FastAPI:
+def create_app(
+    settings: WebSettings | None = None,
+    store: StoreSettings | None = None,
+    records: RecordSettings | None = None,
+) -> FastAPI:
     settings = settings or WebSettings()
     store = store or StoreSettings()
+    records = records or RecordSettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -82,13 +114,21 @@ def create_app(settings: WebSettings | None = None, store: StoreSettings | None 
     )
     app.state.settings = settings
     app.state.store_settings = store
+    app.state.record_settings = records
     app.state.cache = LayerCache(settings.cache_entries)
 
     @app.exception_handler(SozialraumError)
     async def _user_error(request: Request, exc: SozialraumError):
+        status = _status(exc)
         if pages.wants_html(request):
-            return pages.error_page(request, _status(exc), str(exc))
-        return JSONResponse(status_code=_status(exc), content={"detail": str(exc)})
+            if status == 401:
+                return RedirectResponse(f"/login?next={quote(request.url.path)}", 303)
+            return pages.error_page(request, status, str(exc))
+        content: dict = {"detail": str(exc)}
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if isinstance(exc, VersionConflict):
+            content.update(current=_without_contacts(exc.current), changes=exc.changes)
+        return JSONResponse(status_code=status, content=content, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _bad_parameter(request: Request, exc: RequestValidationError):
@@ -102,9 +142,11 @@ def create_app(settings: WebSettings | None = None, store: StoreSettings | None 
         return JSONResponse(status_code=422, content={"detail": message, "errors": problems})
 
     app.add_middleware(GZipMiddleware, minimum_size=2048)
+    app.add_middleware(BodyLimit, max_bytes=records.max_payload_kb * 1024)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(health.router)
-    for router in (systems, regions, indicators, maps, facilities):
+    for router in (systems, regions, indicators, maps, facilities, projects, events, users):
         app.include_router(router.router, prefix="/api")
     app.include_router(pages.router)
+    app.include_router(workspace.router)
     return app

@@ -1,6 +1,6 @@
-"""The map's browser libraries (Leaflet, Leaflet.markercluster), fetched once from the npm
-registry, checked against pinned integrity hashes and served from ``web/static/vendor`` — the
-pages never depend on a CDN, so they work offline and on closed networks.
+"""The map's browser libraries (Leaflet, Leaflet.markercluster, Leaflet.draw), fetched once from
+the npm registry, checked against pinned integrity hashes and served from ``web/static/vendor``
+— the pages never depend on a CDN, so they work offline and on closed networks.
 
 Run ``python -m web.assets`` (``make setup`` does); ``SOZIALRAUM_NPM_REGISTRY`` points at a
 registry mirror.
@@ -57,6 +57,17 @@ PACKAGES = (
             "MIT-LICENCE.txt": "markercluster/LICENCE.txt",
         },
     ),
+    Package(
+        "leaflet-draw",
+        "1.0.4",
+        "sha512-rsQ6saQO5ST5Aj6XRFylr5zvarWgzWnrg46zQ1MEOEIHsppdC/8hnN8qMoFvACsPvTioAuysya/TVtog15tyAQ==",
+        {
+            "dist/leaflet.draw.js": "draw/leaflet.draw.js",
+            "dist/leaflet.draw.css": "draw/leaflet.draw.css",
+            "dist/images/": "draw/images/",
+            "package.json": "draw/package.json",
+        },
+    ),
 )
 
 LEAFLET_JS = "/static/vendor/leaflet/leaflet.js"
@@ -66,6 +77,10 @@ CLUSTER_CSS = (
     "/static/vendor/markercluster/MarkerCluster.css",
     "/static/vendor/markercluster/MarkerCluster.Default.css",
 )
+
+
+DRAW_JS = "/static/vendor/draw/leaflet.draw.js"
+DRAW_CSS = "/static/vendor/draw/leaflet.draw.css"
 
 
 class AssetError(RuntimeError):

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from fastapi import Request
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from layers.cache import LayerCache
+from records.settings import RecordSettings
 from web.settings import WebSettings
 
 
@@ -23,3 +24,17 @@ def get_cache(request: Request) -> LayerCache:
 
 def get_settings(request: Request) -> WebSettings:
     return request.app.state.settings
+
+
+def get_engine(request: Request) -> Engine:
+    """For writes: each opens its own transaction (``with engine.begin()``), committed before
+    the response is built."""
+    return request.app.state.engine
+
+
+def get_record_settings(request: Request) -> RecordSettings:
+    return request.app.state.record_settings
+
+
+def get_srid(request: Request) -> int:
+    return request.app.state.store_settings.srid

@@ -49,3 +49,9 @@ class WebSettings(BaseSettings):
     tile_attribution: str = (
         '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>-Mitwirkende'
     )
+    session_hours: int = Field(
+        default=12, ge=1, le=24 * 30, description="How long a login lasts without activity."
+    )
+    secure_cookies: bool = Field(
+        default=False, description="Send the session cookie over HTTPS only (set behind TLS)."
+    )

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 
 import folium
 from branca.element import MacroElement
-from folium.plugins import MarkerCluster
+from folium.plugins import Draw, MarkerCluster
 from jinja2 import Template
 
-from web.assets import CLUSTER_CSS, CLUSTER_JS, LEAFLET_CSS, LEAFLET_JS
+from web.assets import CLUSTER_CSS, CLUSTER_JS, DRAW_CSS, DRAW_JS, LEAFLET_CSS, LEAFLET_JS
 
 BERLIN = (52.507, 13.405)
 OUTLINE_STYLE = {"color": "#252525", "weight": 2, "fill": False}
@@ -27,7 +27,7 @@ class Overlay:
 
     key: str
     label: str
-    kind: str  # "facilities" or "outline"
+    kind: str  # "facilities", "projects" or "outline"
     url: str
     shown: bool = False
 
@@ -50,7 +50,7 @@ class _Init(MacroElement):
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        sozialraum.initMap({{ this._parent.get_name() }}, {
+        sozialraum[{{ this.function|tojson }}]({{ this._parent.get_name() }}, {
             {%- for key, layer in this.layers.items() %}
             {{ key|tojson }}: {{ layer.get_name() }},
             {%- endfor %}
@@ -59,11 +59,12 @@ class _Init(MacroElement):
         """
     )
 
-    def __init__(self, layers: dict, config: dict) -> None:
+    def __init__(self, layers: dict, config: dict, function: str = "initMap") -> None:
         super().__init__()
         self._name = "SozialraumInit"
         self.layers = layers
         self.config = config
+        self.function = function
 
 
 def _local_leaflet(m: folium.Map) -> None:
@@ -85,6 +86,7 @@ def planning_map(config: MapConfig) -> folium.Map:
     m = _base_map(config.center, config.zoom, config.tile_url, config.tile_attribution)
     folium.map.CustomPane("choropleth", z_index=410, pointer_events=True).add_to(m)
     folium.map.CustomPane("outlines", z_index=420, pointer_events=False).add_to(m)
+    folium.map.CustomPane("projects", z_index=430, pointer_events=True).add_to(m)
     layers = {}
     for overlay in config.overlays:
         if overlay.kind == "facilities":
@@ -127,6 +129,35 @@ def region_map(
             tooltip=folium.GeoJsonTooltip(fields=["name", "code"], aliases=["Name", "Schlüssel"]),
         ).add_to(m)
     m.fit_bounds([[south, west], [north, east]])
+    return m
+
+
+def project_map(
+    geometry: dict | None, tile_url: str, attribution: str, *, edit: bool = True
+) -> folium.Map:
+    """A project's geometry; with ``edit`` the drawing tools (polygon, line, rectangle, point),
+    which also move and reshape what is there. ``static/project.js`` reads the drawn shapes."""
+    m = _base_map(BERLIN, 11, tile_url, attribution)
+    drawn = folium.FeatureGroup(name="Projektgeometrie")
+    drawn.add_to(m)
+    if edit:
+        draw = Draw(
+            feature_group=drawn,
+            show_geometry_on_click=False,
+            draw_options={
+                "polyline": {"shapeOptions": {"color": "#08519c"}},
+                "polygon": {"allowIntersection": False, "showArea": True},
+                "rectangle": {},
+                "marker": {},
+                "circle": False,
+                "circlemarker": False,
+            },
+            edit_options={"poly": {"allowIntersection": False}},
+        )
+        draw.default_js = [("leaflet_draw_js", DRAW_JS)]
+        draw.default_css = [("leaflet_draw_css", DRAW_CSS)]
+        draw.add_to(m)
+    _Init({"drawn": drawn}, {"geometry": geometry, "edit": edit}, "initProjectMap").add_to(m)
     return m
 
 

@@ -34,6 +34,10 @@ from layers.regions import (
     parents_of,
     region_geometry,
 )
+from records.queries import projects_in_region
+from records.vocabulary import STATUS_COLOURS
+from spatial.errors import SozialraumError
+from web.auth import Visitor, current_visitor
 from web.deps import get_cache, get_connection, get_settings
 from web.pages.charts import series_svg
 from web.pages.mapview import MapConfig, Overlay, planning_map, region_map, rendered
@@ -41,7 +45,19 @@ from web.params import parse_breaks
 from web.settings import WebSettings
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
+
+
+def _visitor_context(request: Request) -> dict:
+    """Every page knows who is signed in (navigation, CSRF token for the scripts)."""
+    try:
+        return {"visitor": current_visitor(request)}
+    except SozialraumError:  # a bad token on a page: shown as anonymous, the page says why
+        return {"visitor": Visitor()}
+
+
+templates = Jinja2Templates(
+    directory=Path(__file__).parent.parent / "templates", context_processors=[_visitor_context]
+)
 templates.env.filters["de_date"] = lambda d: f"{d:%d.%m.%Y}" if d else ""
 templates.env.filters["de_number"] = lambda v, decimals=0: (
     "" if v is None else format_number(v, decimals)
@@ -170,6 +186,7 @@ def map_page(
         "problem": problem,
         "attribution": _attribution(region_system),
         "notes": notes + (described["notes"] if described else []),
+        "status_colours": STATUS_COLOURS,
     }
     return templates.TemplateResponse(request, "map.html", context)
 
@@ -245,6 +262,13 @@ def region_page(
         "attribution": _attribution(region_system),
         "top_level": levels_of(conn, region.level.system_id)[0],
         "today": date.today(),
+        "projects": projects_in_region(
+            conn,
+            system,
+            region.code,
+            public_only=not current_visitor(request).signed_in,
+            limit=settings.max_features,
+        ),
     }
     return templates.TemplateResponse(request, "region.html", context)
 
@@ -286,6 +310,15 @@ def _overlays(conn: Connection, system: str, levels: list[dict], rank: int, show
         )
         for category in facility_categories(conn, only_with_facilities=True)
     ]
+    overlays.append(
+        Overlay(
+            key="projekte",
+            label="Projekte",
+            kind="projects",
+            url="/api/projects",
+            shown="projekte" in active,
+        )
+    )
     overlays += [
         Overlay(
             key=f"grenzen-{lvl['key']}",

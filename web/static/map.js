@@ -33,6 +33,36 @@ window.sozialraum = (function () {
       (p.address ? "<br>" + escapeHtml(p.address) : "") + capacity;
   }
 
+  function projectPopup(p) {
+    var dates = [p.start_date, p.end_date].filter(Boolean).map(germanDate).join(" – ");
+    return "<strong>" + escapeHtml(p.title) + "</strong><br>" + escapeHtml(p.status) + " · " +
+      escapeHtml(p.topic) + (dates ? "<br>" + escapeHtml(dates) : "") +
+      (p.organisation ? "<br>" + escapeHtml(p.organisation) : "") +
+      '<br><a href="/projects/' + encodeURIComponent(p.id) + '">Zum Projekt</a>';
+  }
+
+  function germanDate(iso) {
+    var parts = String(iso).split("-");
+    return parts.length === 3 ? parts[2] + "." + parts[1] + "." + parts[0] : iso;
+  }
+
+  function projectLayer(data) {
+    return L.geoJSON(data, {
+      pane: "projects",
+      style: function (feature) {
+        return { color: feature.properties.colour, weight: 3, fillOpacity: 0.25 };
+      },
+      pointToLayer: function (feature, latlng) {
+        return L.circleMarker(latlng, { pane: "projects", radius: 8, color: "#ffffff", weight: 2,
+          fillColor: feature.properties.colour, fillOpacity: 0.95 });
+      },
+      onEachFeature: function (feature, layer) {
+        layer.bindPopup(projectPopup(feature.properties));
+        layer.bindTooltip(escapeHtml(feature.properties.title));
+      }
+    });
+  }
+
   function initMap(map, layers, config) {
     var form = document.getElementById("controls");
     var panel = document.getElementById("panel");
@@ -72,6 +102,9 @@ window.sozialraum = (function () {
             },
             onEachFeature: function (feature, layer) { layer.bindPopup(facilityPopup(feature.properties)); }
           }).eachLayer(function (layer) { layers[key].addLayer(layer); });
+        } else if (overlay.kind === "projects") {
+          projectLayer(data).addTo(layers[key]);
+          frame.dataset.projects = String(data.features.length);
         } else {
           L.geoJSON(data, { pane: "outlines", interactive: false,
             style: { color: "#252525", weight: 2.5, fill: false } }).addTo(layers[key]);
@@ -83,11 +116,17 @@ window.sozialraum = (function () {
     Object.keys(layers).forEach(function (key) {
       if (map.hasLayer(layers[key])) fill(key);
     });
+    function showProjectLegend() {
+      var legend = document.getElementById("project-legend");
+      if (legend && layers.projekte) legend.hidden = !map.hasLayer(layers.projekte);
+    }
+    showProjectLegend();
     map.on("overlayadd", function (event) {
       Object.keys(layers).forEach(function (key) { if (layers[key] === event.layer) fill(key); });
+      showProjectLegend();
       syncUrl();
     });
-    map.on("overlayremove", syncUrl);
+    map.on("overlayremove", function () { showProjectLegend(); syncUrl(); });
     map.on("moveend", syncUrl);
 
     Array.prototype.forEach.call(form.querySelectorAll("select"), function (select) {
@@ -123,5 +162,5 @@ window.sozialraum = (function () {
     });
   }
 
-  return { initMap: initMap };
+  return { initMap: initMap, escapeHtml: escapeHtml, projectLayer: projectLayer };
 })();

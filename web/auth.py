@@ -1,0 +1,101 @@
+"""Who is asking: a bearer token (API clients) or the session cookie (the web UI), resolved once
+per request; write requests from a session must carry its CSRF token (header ``X-CSRF-Token``
+or form field ``csrf_token``), token requests need none (no ambient credentials)."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from accounts.tokens import session_of, token_user
+from accounts.users import User
+from records.errors import Forbidden
+from spatial.errors import SozialraumError
+
+SESSION_COOKIE = "sz_session"
+LOGIN_CSRF_COOKIE = "sz_login_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+
+
+class NotSignedIn(SozialraumError):
+    """The request needs a signed-in user (401)."""
+
+
+class CsrfRejected(SozialraumError):
+    """A state-changing request from a session without its CSRF token (403)."""
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """The user behind a request (None: anonymous) and how they came."""
+
+    user: User | None = None
+    csrf_token: str | None = None
+    via: str | None = None  # "session" or "token"
+
+    @property
+    def signed_in(self) -> bool:
+        return self.user is not None
+
+    @property
+    def role(self) -> str | None:
+        return self.user.role if self.user else None
+
+    def may_edit(self, districts) -> bool:
+        return self.user is not None and self.user.may_edit(districts)
+
+    def may_see_contacts(self, districts) -> bool:
+        return self.may_edit(districts)
+
+
+def current_visitor(request: Request) -> Visitor:
+    """Dependency: the request's visitor (looked up once, kept on the request)."""
+    if hasattr(request.state, "visitor"):
+        return request.state.visitor
+    visitor = Visitor()
+    header = request.headers.get("authorization", "")
+    with request.app.state.engine.connect() as conn:
+        if header.lower().startswith("bearer "):
+            user = token_user(conn, header[7:].strip())
+            if user is None:
+                raise NotSignedIn("the bearer token is unknown or revoked")
+            visitor = Visitor(user, None, "token")
+        elif cookie := request.cookies.get(SESSION_COOKIE):
+            session = session_of(conn, cookie)
+            if session is not None:
+                visitor = Visitor(session.user, session.csrf_token, "session")
+    request.state.visitor = visitor
+    return visitor
+
+
+async def signed_in_writer(request: Request) -> User:
+    """Dependency of every write: a signed-in user, and for sessions a matching CSRF token.
+    The role and district checks follow in the records layer, on the record itself."""
+    visitor = current_visitor(request)
+    if visitor.user is None:
+        raise NotSignedIn("sign in first: send 'Authorization: Bearer <token>' or log in")
+    if visitor.via == "session":
+        sent = request.headers.get(CSRF_HEADER)
+        if sent is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")
+        ):
+            sent = (await request.form()).get("csrf_token")
+        if not sent or not hmac.compare_digest(str(sent), visitor.csrf_token or ""):
+            raise CsrfRejected("the CSRF token is missing or wrong; reload the page")
+    return visitor.user
+
+
+def admin_writer(user: User) -> User:
+    if not user.is_admin:
+        raise Forbidden("only admins manage users")
+    return user
+
+
+def signed_in_reader(request: Request) -> User:
+    """Dependency of reads that are not public (history, events, contacts)."""
+    visitor = current_visitor(request)
+    if visitor.user is None:
+        raise NotSignedIn("sign in to see this")
+    return visitor.user
