@@ -13,9 +13,19 @@ from pathlib import Path
 
 import pytest
 from localhttp import server  # noqa: F401  (a fixture shared by several test modules)
+from people import people, records_engine  # noqa: F401
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
-from webserver import browser, client, live_server, page, shots, web_settings  # noqa: F401
+from sqlalchemy.engine import Engine, make_url
+from webserver import (  # noqa: F401
+    browser,
+    client,
+    live_server,
+    page,
+    records_client,
+    records_server,
+    shots,
+    web_settings,
+)
 
 from ingest.jobs import load_everything
 from layers.registry import register_analysis_indicators
@@ -93,16 +103,34 @@ def mirror_settings(mirror: Path, tmp_path_factory) -> DataSettings:
 
 
 @pytest.fixture(scope="session")
-def berlin_url(cluster: EmbeddedCluster, mirror_settings: DataSettings) -> Iterator[str]:
-    """Everything the demo loads (both LOR versions, all statistics, all facilities); read-only."""
+def _berlin_pair(cluster: EmbeddedCluster, mirror_settings: DataSettings) -> Iterator[tuple]:
+    """The loaded Berlin store, and a copy of it made before anyone connects (a database with
+    open connections cannot serve as a template)."""
     url = create_database(cluster)
     eng = make_engine(url)
     load_everything(eng, mirror_settings, srid=SRID)
     with eng.begin() as conn:
         register_analysis_indicators(conn, mirror_settings)
     eng.dispose()
-    yield url
+    copy = store.create_database(
+        cluster.url(), f"sz_records_{os.getpid()}", template=make_url(url).database
+    )
+    yield url, copy
+    store.drop_database(copy)
     store.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def berlin_url(_berlin_pair) -> str:
+    """Everything the demo loads (both LOR versions, all statistics, all facilities); read-only."""
+    return _berlin_pair[0]
+
+
+@pytest.fixture(scope="session")
+def records_url(_berlin_pair) -> str:
+    """The same Berlin data in a database the tests of projects, events and accounts write to
+    (each test makes its own users and records)."""
+    return _berlin_pair[1]
 
 
 @pytest.fixture

@@ -38,11 +38,29 @@ def client(berlin_url, web_settings) -> Iterator[TestClient]:
 
 @pytest.fixture(scope="session")
 def live_server(berlin_url, web_settings) -> Iterator[str]:
+    yield from serve(berlin_url, web_settings)
+
+
+@pytest.fixture(scope="session")
+def records_client(records_url, web_settings) -> Iterator[TestClient]:
+    """An app on the writable copy of the Berlin store."""
+    app = create_app(web_settings, StoreSettings(database_url=records_url))
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="session")
+def records_server(records_url, web_settings) -> Iterator[str]:
+    yield from serve(records_url, web_settings)
+
+
+def serve(url: str, web_settings: WebSettings) -> Iterator[str]:
+    """The app on ``url`` in a uvicorn thread; yields its base URL."""
     ensure_assets()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    app = create_app(web_settings, StoreSettings(database_url=berlin_url))
+    app = create_app(web_settings, StoreSettings(database_url=url))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

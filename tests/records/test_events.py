@@ -1,0 +1,89 @@
+"""Participation events: placed by chosen regions or a location, counted per region, level and
+year into catalog indicators that the analysis layer computes like any statistic."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from pydantic import ValidationError
+from sqlalchemy import text
+
+from layers.indicators import indicator_table
+from records.errors import Forbidden, InvalidRecord
+from records.events import EventInput, delete_event, save_event
+from records.settings import RecordSettings
+
+pytestmark = pytest.mark.mirror
+SYSTEM = "berlin-lor-2021"
+
+
+def _event(**overrides) -> EventInput:
+    body = {
+        "type": "Sozialraumgespräch",
+        "title": "Sozialraumgespräch Marzahn Nord",
+        "held_on": "2031-03-04",
+        "participants": 24,
+        "groups": ["Verwaltung", "freie Träger"],
+        "topics": ["Kinder und Jugend"],
+        "system": SYSTEM,
+        "regions": ["101001"],
+    }
+    body.update(overrides)
+    return EventInput(**body)
+
+
+def _values(conn, level: str, key: str, year: int) -> dict[str, float]:
+    table = indicator_table(conn, SYSTEM, level, key, date(year, 12, 31))
+    return {r.code: r.value for r in table.rows.itertuples() if r.value}
+
+
+def test_events_become_indicators_per_region_level_and_year(records_engine, people):
+    coordinator = people["coord10"].user
+    limits = RecordSettings()
+    with records_engine.begin() as conn:
+        save_event(conn, _event(), coordinator, 25833, limits)
+        save_event(conn, _event(held_on="2031-09-01", participants=30), coordinator, 25833, limits)
+        workshop = save_event(
+            conn,
+            _event(
+                type="Workshop",
+                regions=[],
+                system=None,
+                participants=11,
+                location={"type": "Point", "coordinates": [13.5535, 52.5676]},
+            ),
+            coordinator,
+            25833,
+            limits,
+        )
+    with records_engine.connect() as conn:
+        talks = _values(conn, "bzr", "participation_events_sozialraumgespraech", 2031)
+        everything = _values(conn, "bezirk", "participation_events", 2031)
+        people_count = _values(conn, "bzr", "participation_participants", 2031)
+        workshops_plr = _values(conn, "plr", "participation_events_workshop", 2031)
+    assert talks == {"101001": 2}
+    assert everything == {"10": 3}
+    assert people_count == {"101001": 24 + 30 + 11}
+    assert workshops_plr == {"10100101": 1}  # derived from the location
+    with records_engine.begin() as conn:
+        delete_event(conn, workshop["id"], 1, coordinator)
+    with records_engine.connect() as conn:
+        assert _values(conn, "bezirk", "participation_events", 2031) == {"10": 2}
+
+
+def test_bad_events_are_refused(records_engine, people):
+    with pytest.raises(ValidationError, match="unknown event type"):
+        _event(type="Kaffeeklatsch")
+    with pytest.raises(ValidationError, match="regions or its location"):
+        _event(regions=[])
+    with pytest.raises(ValidationError, match="unknown group"):
+        _event(groups=["Aliens"])
+    with records_engine.connect() as conn:
+        before = conn.execute(text("SELECT count(*) FROM events")).scalar_one()
+    with pytest.raises(InvalidRecord, match="unknown region code"), records_engine.begin() as c:
+        save_event(c, _event(regions=["999999"]), people["coord10"].user, 25833, RecordSettings())
+    with pytest.raises(Forbidden), records_engine.begin() as conn:
+        save_event(conn, _event(), people["coord04"].user, 25833, RecordSettings())
+    with records_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM events")).scalar_one() == before
