@@ -20,7 +20,7 @@ from web.assets import ensure_assets
 from web.settings import WebSettings
 
 CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "browser"
 
 
 @pytest.fixture(scope="session")

@@ -45,6 +45,8 @@ def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess[str]
         ["crosswalk", "build"],
         ["crosswalk", "apportion"],
         ["supply", "access"],
+        ["users"],
+        ["users", "add"],
     ],
 )
 def test_every_command_has_help(command):
@@ -83,6 +85,67 @@ def test_bad_input_is_one_line_without_traceback(db_url, tmp_path):
 
 
 @pytest.mark.mirror
+def test_users_from_the_command_line(records_url):
+    env = {"SOZIALRAUM_DATABASE_URL": records_url, "COLUMNS": "200"}
+
+    def users(*args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*CLI, "users", *args],
+            env={**os.environ, **env},
+            input=password,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    added = users(
+        "add",
+        "cli-koord",
+        "--role",
+        "coordinator",
+        "-d",
+        "10",
+        "--name",
+        "Koordination CLI",
+        "--password-stdin",
+        password="ein-langes-passwort\n",
+    )
+    assert added.returncode == 0, added.stderr
+    assert "cli-koord (coordinator; districts: 10)" in added.stdout
+    listed = users("list")
+    assert "cli-koord" in listed.stdout and "Koordination CLI" in listed.stdout
+    short = users("set-password", "cli-koord", "--password-stdin", password="kurz\n")
+    assert short.returncode == 1 and "at least 10 characters" in short.stderr
+    no_district = users(
+        "add",
+        "cli-ohne",
+        "--role",
+        "coordinator",
+        "--password-stdin",
+        password="ein-langes-passwort\n",
+    )
+    assert no_district.returncode == 1 and "needs at least one district" in no_district.stderr
+    token = users("token", "cli-koord").stdout.strip()
+    assert token.startswith("szt_")
+    assert users("disable", "cli-koord").returncode == 0
+    from sqlalchemy import text
+
+    from accounts.tokens import token_user
+    from accounts.users import authenticate
+    from spatial.store import make_engine
+
+    engine = make_engine(records_url)
+    with engine.connect() as conn:
+        stored = conn.execute(
+            text("SELECT password_hash FROM users WHERE username = 'cli-koord'")
+        ).scalar_one()
+        assert stored.startswith("$argon2id$")
+        assert authenticate(conn, "cli-koord", "ein-langes-passwort") is None  # disabled
+        assert token_user(conn, token) is None  # its token ended with it
+    engine.dispose()
+
+
 def test_analysis_commands_on_berlin(berlin_url):
     env = {"SOZIALRAUM_DATABASE_URL": berlin_url, "COLUMNS": "200"}
     shown = run(
