@@ -12,7 +12,7 @@ from spatial.store import StoreError, current_revision, head_revision, migrate, 
 
 
 def test_schema(engine, db_url):
-    assert current_revision(db_url) == head_revision() == "0005"
+    assert current_revision(db_url) == head_revision() == "0006"
     with engine.connect() as conn:
         indexes = dict(
             conn.execute(
@@ -49,6 +49,46 @@ def test_schema(engine, db_url):
     assert columns["facilities.geom"] == f"POINT:{SRID}"
     assert any("USING gist (geom)" in d for d in facility_indexes)
     assert srid == str(SRID)
+    assert columns["projects.geom"] == f"GEOMETRY:{SRID}"
+    assert columns["events.geom"] == f"POINT:{SRID}"
+
+
+def test_record_tables_guard_themselves(engine):
+    """The database itself refuses what the records layer never writes: unknown roles, a
+    withdrawn contact that keeps personal data, end before start."""
+    with engine.begin() as conn:
+        user_id = conn.execute(
+            text(
+                "INSERT INTO users (username, display_name, password_hash, role) "
+                "VALUES ('pruef', 'Prüf', 'x', 'viewer') RETURNING id"
+            )
+        ).scalar_one()
+    bad = [
+        "INSERT INTO users (username, display_name, password_hash, role) "
+        "VALUES ('boss', 'B', 'x', 'king')",
+        "INSERT INTO projects (title, status, topic, geom, start_date, end_date) VALUES "
+        "('t', 'Idee', 'Bildung', ST_SetSRID(ST_MakePoint(400000, 5820000), 25833), "
+        "'2025-02-01', '2025-01-01')",
+    ]
+    for statement in bad:
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(text(statement))
+    with engine.begin() as conn:
+        project_id = conn.execute(
+            text(
+                "INSERT INTO projects (title, status, topic, geom) VALUES ('t', 'Idee', "
+                "'Bildung', ST_SetSRID(ST_MakePoint(400000, 5820000), 25833)) RETURNING id"
+            )
+        ).scalar_one()
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO contacts (project_id, name, consent_date, consent_purpose, "
+                "consent_recorded_by, withdrawn_at) VALUES (:p, 'Noch da', '2025-01-01', "
+                "'x', :u, now())"
+            ),
+            {"p": project_id, "u": user_id},
+        )
 
 
 def test_unique_code_per_level(engine):

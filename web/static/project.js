@@ -133,7 +133,22 @@
     });
   }
 
+  function initDelete() {
+    var button = document.getElementById("delete-project");
+    if (!button) return;
+    button.addEventListener("click", function () {
+      if (!window.confirm("Projekt löschen? Es bleibt im Verlauf und lässt sich wiederherstellen.")) return;
+      send("DELETE", "/api/projects/" + button.dataset.project + "?version=" + button.dataset.version)
+        .then(function (result) {
+          if (result.status === 200) window.location.href = "/projects";
+          else show(document.getElementById("delete-message"),
+            result.status === 409 ? conflictHtml(result) : errorText(result.data));
+        });
+    });
+  }
+
   function initContacts() {
+    initDelete();
     var form = document.getElementById("contact-form");
     if (!form) return;
     var message = form.querySelector("[role=alert]");
