@@ -104,6 +104,8 @@ def prepare_geometry(
     districts."""
     in_srid = input_srid(crs)
     geometry = parse_geometry(value, in_srid, settings)
+    # swapped axes can only be tested when the swapped values are still valid degrees
+    may_flip = in_srid == 4326 and max(map(abs, geometry.bounds)) <= 90
     row = conn.execute(
         text(
             """
@@ -153,14 +155,14 @@ def prepare_geometry(
             "fixed": row.fixed,
             "tol": settings.extent_tolerance_m,
             "srid": srid,
-            "flip": in_srid == 4326 and max(map(abs, geometry.bounds)) <= 90,
+            "flip": may_flip,
             "wkb": shapely.to_wkb(geometry),
         },
     ).one()
     if checked.empty:
         raise InvalidRecord("geometry: nothing is left of the geometry after repair")
     if checked.far:
-        if in_srid == 4326 and checked.flipped_far == 0 and max(map(abs, geometry.bounds)) <= 90:
+        if may_flip and checked.flipped_far == 0:
             raise InvalidRecord(
                 "geometry: the coordinates seem to be in latitude, longitude order; GeoJSON "
                 "needs longitude first (e.g. [13.40, 52.52])"

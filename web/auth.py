@@ -56,13 +56,17 @@ def current_visitor(request: Request) -> Visitor:
         return request.state.visitor
     visitor = Visitor()
     header = request.headers.get("authorization", "")
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not header and not cookie:  # anonymous: no database round trip
+        request.state.visitor = visitor
+        return visitor
     with request.app.state.engine.connect() as conn:
         if header.lower().startswith("bearer "):
             user = token_user(conn, header[7:].strip())
             if user is None:
                 raise NotSignedIn("the bearer token is unknown or revoked")
             visitor = Visitor(user, None, "token")
-        elif cookie := request.cookies.get(SESSION_COOKIE):
+        elif cookie:
             session = session_of(conn, cookie)
             if session is not None:
                 visitor = Visitor(session.user, session.csrf_token, "session")
