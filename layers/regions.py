@@ -153,6 +153,15 @@ def level_geojson(
     return conn.execute(text(_LEVEL_FEATURES.replace("{where}", where)), params).scalar_one()
 
 
+def regions_of_level(conn: Connection, system: str, level: str) -> list[dict]:
+    """Code and name of every region of a level, by code (for pickers)."""
+    lvl = get_level(conn, system, level)
+    rows = conn.execute(
+        text("SELECT code, name FROM regions WHERE level_id = :l ORDER BY code"), {"l": lvl.id}
+    ).all()
+    return [dict(r._mapping) for r in rows]
+
+
 def _check_system(conn: Connection, system: str) -> None:
     if get_region_system(conn, system) is None:
         raise NotFound(f"unknown region system {system!r}")

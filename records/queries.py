@@ -154,3 +154,30 @@ def projects_in_region(
         {"system": system, "code": code, "public_only": public_only, "limit": limit},
     ).all()
     return [dict(r._mapping) for r in rows]
+
+
+def regions_of_project(conn: Connection, project_id: int, system: str) -> list[dict]:
+    """The regions of one system a project touches, coarsest level first, with its share."""
+    rows = conn.execute(
+        text(
+            "SELECT s.key AS system, l.name AS level, r.code, r.name, pr.share "
+            "FROM project_regions pr JOIN regions r ON r.id = pr.region_id "
+            "JOIN region_levels l ON l.id = pr.level_id "
+            "JOIN region_systems s ON s.id = l.system_id "
+            "WHERE pr.project_id = :id AND s.key = :system ORDER BY l.rank, r.code"
+        ),
+        {"id": project_id, "system": system},
+    ).all()
+    return [dict(r._mapping) for r in rows]
+
+
+def events_of_project(conn: Connection, project_id: int) -> list[dict]:
+    rows = conn.execute(
+        text(
+            "SELECT e.id, e.type, e.title, e.held_on FROM event_projects ep "
+            "JOIN events e ON e.id = ep.event_id WHERE ep.project_id = :id "
+            "AND e.deleted_at IS NULL ORDER BY e.held_on DESC"
+        ),
+        {"id": project_id},
+    ).all()
+    return [dict(r._mapping) for r in rows]

@@ -8,10 +8,12 @@ import hmac
 from dataclasses import dataclass
 
 from fastapi import Request
+from sqlalchemy.engine import Engine
 
 from accounts.tokens import session_of, token_user
 from accounts.users import User
 from records.errors import Forbidden
+from records.settings import RecordSettings
 from spatial.errors import SozialraumError
 
 SESSION_COOKIE = "sz_session"
@@ -89,6 +91,24 @@ async def signed_in_writer(request: Request) -> User:
         if not sent or not hmac.compare_digest(str(sent), visitor.csrf_token or ""):
             raise CsrfRejected("the CSRF token is missing or wrong; reload the page")
     return visitor.user
+
+
+@dataclass(frozen=True)
+class Writer:
+    """What a record write needs: the checked user, the engine for its transaction, the store's
+    CRS and the input limits."""
+
+    user: User
+    engine: Engine
+    srid: int
+    limits: RecordSettings
+
+
+async def record_writer(request: Request) -> Writer:
+    """Dependency of the record writes (projects, contacts, events)."""
+    user = await signed_in_writer(request)
+    state = request.app.state
+    return Writer(user, state.engine, state.store_settings.srid, state.record_settings)
 
 
 def admin_writer(user: User) -> User:

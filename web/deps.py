@@ -9,7 +9,6 @@ from fastapi import Request
 from sqlalchemy.engine import Connection, Engine
 
 from layers.cache import LayerCache
-from records.settings import RecordSettings
 from web.settings import WebSettings
 
 
@@ -27,14 +26,6 @@ def get_settings(request: Request) -> WebSettings:
 
 
 def get_engine(request: Request) -> Engine:
-    """For writes: each opens its own transaction (``with engine.begin()``), committed before
-    the response is built."""
+    """For writes outside the records (login, users): each opens its own transaction
+    (``with engine.begin()``), committed before the response is built."""
     return request.app.state.engine
-
-
-def get_record_settings(request: Request) -> RecordSettings:
-    return request.app.state.record_settings
-
-
-def get_srid(request: Request) -> int:
-    return request.app.state.store_settings.srid

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from accounts.users import User
 from layers.errors import InvalidParameter
@@ -18,10 +18,9 @@ from records.events import (
     save_event,
 )
 from records.history import history_of
-from records.settings import RecordSettings
 from records.vocabulary import EVENT_TYPES
-from web.auth import signed_in_reader, signed_in_writer
-from web.deps import get_connection, get_engine, get_record_settings, get_settings, get_srid
+from web.auth import Writer, record_writer, signed_in_reader
+from web.deps import get_connection, get_settings
 from web.params import capped_limit
 from web.routers.projects import WRITE_ERRORS
 from web.settings import WebSettings
@@ -77,13 +76,10 @@ def event(
 @router.post("/events", status_code=201, summary="Record an event", responses=WRITE_ERRORS)
 def create(
     data: EventInput,
-    user: User = Depends(signed_in_writer),
-    engine: Engine = Depends(get_engine),
-    srid: int = Depends(get_srid),
-    limits: RecordSettings = Depends(get_record_settings),
+    w: Writer = Depends(record_writer),
 ) -> JSONResponse:
-    with engine.begin() as conn:
-        state = save_event(conn, data, user, srid, limits)
+    with w.engine.begin() as conn:
+        state = save_event(conn, data, w.user, w.srid, w.limits)
     return JSONResponse({"event": state}, status_code=201)
 
 
@@ -91,22 +87,18 @@ def create(
 def update(
     event_id: int,
     data: EventUpdate,
-    user: User = Depends(signed_in_writer),
-    engine: Engine = Depends(get_engine),
-    srid: int = Depends(get_srid),
-    limits: RecordSettings = Depends(get_record_settings),
+    w: Writer = Depends(record_writer),
 ) -> dict:
-    with engine.begin() as conn:
-        return {"event": save_event(conn, data, user, srid, limits, event_id)}
+    with w.engine.begin() as conn:
+        return {"event": save_event(conn, data, w.user, w.srid, w.limits, event_id)}
 
 
 @router.delete("/events/{event_id}", summary="Delete an event (soft)", responses=WRITE_ERRORS)
 def delete(
     event_id: int,
     version: int = Query(ge=1),
-    user: User = Depends(signed_in_writer),
-    engine: Engine = Depends(get_engine),
+    w: Writer = Depends(record_writer),
 ) -> dict:
-    with engine.begin() as conn:
-        delete_event(conn, event_id, version, user)
+    with w.engine.begin() as conn:
+        delete_event(conn, event_id, version, w.user)
     return {"deleted": event_id}

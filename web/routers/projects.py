@@ -11,7 +11,7 @@ from datetime import date
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from accounts.users import User
 from layers.errors import InvalidParameter
@@ -28,7 +28,6 @@ from records.projects import (
     update_project,
 )
 from records.queries import ProjectFilter, projects_geojson
-from records.settings import RecordSettings
 from records.vocabulary import (
     EVENT_GROUPS,
     EVENT_TYPES,
@@ -36,8 +35,8 @@ from records.vocabulary import (
     PROJECT_TOPICS,
     STATUS_COLOURS,
 )
-from web.auth import Visitor, current_visitor, signed_in_reader, signed_in_writer
-from web.deps import get_connection, get_engine, get_record_settings, get_settings, get_srid
+from web.auth import Visitor, Writer, current_visitor, record_writer, signed_in_reader
+from web.deps import get_connection, get_settings
 from web.params import capped_limit, parse_bbox
 from web.settings import WebSettings
 
@@ -154,14 +153,11 @@ def _saved(state: dict, notes: list[str], visitor: Visitor, status: int = 200) -
 @router.post("/projects", status_code=201, summary="Create a project", responses=WRITE_ERRORS)
 def create(
     data: ProjectInput,
-    user: User = Depends(signed_in_writer),
-    engine: Engine = Depends(get_engine),
-    srid: int = Depends(get_srid),
-    limits: RecordSettings = Depends(get_record_settings),
+    w: Writer = Depends(record_writer),
     visitor: Visitor = Depends(current_visitor),
 ) -> JSONResponse:
-    with engine.begin() as conn:
-        state, notes = create_project(conn, data, user, srid, limits)
+    with w.engine.begin() as conn:
+        state, notes = create_project(conn, data, w.user, w.srid, w.limits)
     return _saved(state, notes, visitor, 201)
 
 
@@ -169,14 +165,11 @@ def create(
 def update(
     project_id: int,
     data: ProjectUpdate,
-    user: User = Depends(signed_in_writer),
-    engine: Engine = Depends(get_engine),
-    srid: int = Depends(get_srid),
-    limits: RecordSettings = Depends(get_record_settings),
+    w: Writer = Depends(record_writer),
     visitor: Visitor = Depends(current_visitor),
 ) -> JSONResponse:
-    with engine.begin() as conn:
-        state, notes = update_project(conn, project_id, data, user, srid, limits)
+    with w.engine.begin() as conn:
+        state, notes = update_project(conn, project_id, data, w.user, w.srid, w.limits)
     return _saved(state, notes, visitor)
 
 
@@ -184,11 +177,10 @@ def update(
 def delete(
     project_id: int,
     version: int = Query(ge=1, description="The version the deletion is based on"),
-    user: User = Depends(signed_in_writer),
-    engine: Engine = Depends(get_engine),
+    w: Writer = Depends(record_writer),
 ) -> dict:
-    with engine.begin() as conn:
-        state = delete_project(conn, project_id, version, user)
+    with w.engine.begin() as conn:
+        state = delete_project(conn, project_id, version, w.user)
     return {"deleted": project_id, "version": state["version"]}
 
 
@@ -221,15 +213,12 @@ def history(
 def restore(
     project_id: int,
     data: Restore,
-    user: User = Depends(signed_in_writer),
-    engine: Engine = Depends(get_engine),
-    srid: int = Depends(get_srid),
-    limits: RecordSettings = Depends(get_record_settings),
+    w: Writer = Depends(record_writer),
     visitor: Visitor = Depends(current_visitor),
 ) -> JSONResponse:
-    with engine.begin() as conn:
+    with w.engine.begin() as conn:
         state, notes = restore_project(
-            conn, project_id, data.restore_version, data.version, user, srid, limits
+            conn, project_id, data.restore_version, data.version, w.user, w.srid, w.limits
         )
     return _saved(state, notes, visitor)
 
@@ -243,11 +232,10 @@ def restore(
 def contact_add(
     project_id: int,
     data: ContactInput,
-    user: User = Depends(signed_in_writer),
-    engine: Engine = Depends(get_engine),
+    w: Writer = Depends(record_writer),
 ) -> dict:
-    with engine.begin() as conn:
-        return add_contact(conn, project_id, data, user)
+    with w.engine.begin() as conn:
+        return add_contact(conn, project_id, data, w.user)
 
 
 @router.post(
@@ -257,9 +245,8 @@ def contact_add(
 )
 def contact_withdraw(
     contact_id: int,
-    user: User = Depends(signed_in_writer),
-    engine: Engine = Depends(get_engine),
+    w: Writer = Depends(record_writer),
 ) -> dict:
-    with engine.begin() as conn:
-        rewritten = withdraw_consent(conn, contact_id, user)
+    with w.engine.begin() as conn:
+        rewritten = withdraw_consent(conn, contact_id, w.user)
     return {"withdrawn": contact_id, "history_entries_erased": rewritten}

@@ -12,18 +12,21 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 from accounts.tokens import close_session, open_session
 from accounts.users import User, authenticate
-from layers.levels import get_level
-from layers.regions import get_region_system, newest_system
+from layers.regions import get_region_system, newest_system, regions_of_level
 from records.errors import RecordNotFound
 from records.events import list_events
 from records.history import history_of, without_contacts
 from records.projects import project_state
-from records.queries import ProjectFilter, list_projects
+from records.queries import (
+    ProjectFilter,
+    events_of_project,
+    list_projects,
+    regions_of_project,
+)
 from records.vocabulary import (
     EVENT_GROUPS,
     EVENT_TYPES,
@@ -150,14 +153,6 @@ def _system_and_levels(conn: Connection, system: str | None, settings: WebSettin
     return system, info["levels"]
 
 
-def _regions_of(conn: Connection, system: str, level: str) -> list[dict]:
-    lvl = get_level(conn, system, level)
-    rows = conn.execute(
-        text("SELECT code, name FROM regions WHERE level_id = :l ORDER BY code"), {"l": lvl.id}
-    ).all()
-    return [dict(r._mapping) for r in rows]
-
-
 @router.get("/projects", response_class=HTMLResponse)
 def projects_page(
     request: Request,
@@ -195,7 +190,7 @@ def projects_page(
             "topic": topic or "",
             "year": year or "",
         },
-        "regions": _regions_of(conn, system, level),
+        "regions": regions_of_level(conn, system, level),
         "statuses": PROJECT_STATUSES,
         "topics": PROJECT_TOPICS,
         "colours": STATUS_COLOURS,
@@ -264,16 +259,7 @@ def project_page(
     visitor: Visitor = Depends(current_visitor),
 ) -> HTMLResponse:
     state = _project_for(conn, project_id, visitor)
-    regions = conn.execute(
-        text(
-            "SELECT s.key AS system, l.name AS level, r.code, r.name, pr.share "
-            "FROM project_regions pr JOIN regions r ON r.id = pr.region_id "
-            "JOIN region_levels l ON l.id = pr.level_id JOIN region_systems s "
-            "ON s.id = l.system_id WHERE pr.project_id = :id AND s.id = "
-            "(SELECT id FROM region_systems WHERE key = :system) ORDER BY l.rank, r.code"
-        ),
-        {"id": project_id, "system": settings.default_system or newest_system(conn)},
-    ).all()
+    regions = regions_of_project(conn, project_id, settings.default_system or newest_system(conn))
     m = project_map(state["geometry"], settings.tile_url, settings.tile_attribution, edit=False)
     context = {
         "project": state,
@@ -285,15 +271,7 @@ def project_page(
         "notice": hinweis,
         "fields": FIELD_LABELS,
     }
-    linked = conn.execute(
-        text(
-            "SELECT e.id, e.type, e.title, e.held_on FROM event_projects ep "
-            "JOIN events e ON e.id = ep.event_id WHERE ep.project_id = :id "
-            "AND e.deleted_at IS NULL ORDER BY e.held_on DESC"
-        ),
-        {"id": project_id},
-    ).all()
-    context["events"] = linked if visitor.signed_in else []
+    context["events"] = events_of_project(conn, project_id) if visitor.signed_in else []
     return templates.TemplateResponse(request, "project.html", context)
 
 
@@ -341,7 +319,7 @@ def events_page(
         "topics": PROJECT_TOPICS,
         "system": system,
         "region_levels": [
-            (lv, _regions_of(conn, system, lv["key"])) for lv in levels if lv["rank"] > 0
+            (lv, regions_of_level(conn, system, lv["key"])) for lv in levels if lv["rank"] > 0
         ],
         "may_write": user.role in ("coordinator", "admin"),
     }
