@@ -14,7 +14,8 @@ from sqlalchemy.engine import Connection
 from accounts.users import User
 from records.errors import RecordNotFound
 from records.history import erase_contact_from_history, record_change
-from records.projects import check_scope, lock_project, project_state
+from records.projects import lock_project, project_state
+from records.versioning import check_scope
 
 Short = Annotated[str, Field(max_length=300)]
 

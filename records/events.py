@@ -17,8 +17,8 @@ from records.errors import InvalidRecord, RecordNotFound
 from records.geometry import prepare_geometry
 from records.history import record_change
 from records.participation import refresh_participation_indicators
-from records.projects import check_scope, refuse_outdated
 from records.settings import RecordSettings
+from records.versioning import check_scope, lock_row, refuse_outdated, soft_delete
 from records.vocabulary import EVENT_GROUPS, EVENT_TYPES, PROJECT_TOPICS, check_choice
 
 
@@ -221,26 +221,15 @@ def save_event(
 
 
 def _locked_event(conn: Connection, event_id: int) -> dict:
-    found = conn.execute(
-        text("SELECT id FROM events WHERE id = :id AND deleted_at IS NULL FOR UPDATE"),
-        {"id": event_id},
-    ).first()
-    if found is None:
-        raise RecordNotFound(f"event {event_id} does not exist")
-    return event_state(conn, event_id)
+    lock_row(conn, "event", event_id)
+    return event_state(conn, event_id)  # a deleted event counts as missing
 
 
 def delete_event(conn: Connection, event_id: int, version: int, user: User) -> None:
     before = _locked_event(conn, event_id)
     refuse_outdated(conn, before, version, "event")
     check_scope(user, before["districts"], "delete this event")
-    conn.execute(
-        text(
-            "UPDATE events SET deleted_at = now(), deleted_by = :u, version = version + 1 "
-            "WHERE id = :id"
-        ),
-        {"u": user.id, "id": event_id},
-    )
+    soft_delete(conn, "event", event_id, user.id)
     after = event_state(conn, event_id, with_deleted=True)
     record_change(conn, "event", event_id, after["version"], "delete", user.id, before, after)
     refresh_participation_indicators(conn)

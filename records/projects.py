@@ -12,10 +12,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from accounts.users import User
-from records.errors import Forbidden, RecordNotFound, VersionConflict
+from records.errors import RecordNotFound
 from records.geometry import prepare_geometry
-from records.history import changed_fields, record_change, state_at
+from records.history import record_change, state_at
 from records.settings import RecordSettings
+from records.versioning import check_scope, lock_row, refuse_outdated, soft_delete
 from records.vocabulary import PROJECT_STATUSES, PROJECT_TOPICS, check_choice
 
 Text = Annotated[str, Field(max_length=20_000)]
@@ -105,17 +106,6 @@ def project_state(conn: Connection, project_id: int, *, with_deleted: bool = Fal
     return state
 
 
-def check_scope(user: User, districts: list[str], what: str) -> None:
-    if not user.may_edit(districts):
-        if user.role not in ("coordinator", "admin"):
-            raise Forbidden(f"the role {user.role!r} may not {what}")
-        outside = sorted(set(districts) - set(user.districts)) or ["(none)"]
-        raise Forbidden(
-            f"you may not {what}: it lies in district(s) {', '.join(outside)}, "
-            f"not assigned to you ({', '.join(user.districts) or 'none'})"
-        )
-
-
 def create_project(
     conn: Connection, data: ProjectInput, user: User, srid: int, settings: RecordSettings
 ) -> tuple[dict, list[str]]:
@@ -141,41 +131,9 @@ def create_project(
 
 
 def lock_project(conn: Connection, project_id: int) -> dict:
-    """The current state, the row locked until the transaction ends (writers queue here)."""
-    exists = conn.execute(
-        text("SELECT id FROM projects WHERE id = :id FOR UPDATE"), {"id": project_id}
-    ).first()
-    if exists is None:
-        raise RecordNotFound(f"project {project_id} does not exist")
+    """The current state (deleted or not), the row locked until the transaction ends."""
+    lock_row(conn, "project", project_id)
     return project_state(conn, project_id, with_deleted=True)
-
-
-def refuse_outdated(conn: Connection, current: dict, base: int, entity: str = "project") -> None:
-    """A write based on an older version than ``current`` is refused with what changed since."""
-    if current["version"] == base:
-        return
-    try:
-        based_on = state_at(conn, entity, current["id"], base)
-    except RecordNotFound:
-        based_on = {}
-    fields = [f for f in changed_fields(based_on, current) if f not in ("version", "contacts")]
-    changes = {f: {"before": based_on.get(f), "now": current.get(f)} for f in fields}
-    who = conn.execute(
-        text(
-            "SELECT u.display_name, to_char(h.at AT TIME ZONE 'Europe/Berlin', "
-            "'DD.MM.YYYY HH24:MI') AS at FROM history h LEFT JOIN users u ON u.id = h.user_id "
-            "WHERE h.entity = :entity AND h.entity_id = :id ORDER BY h.id DESC LIMIT 1"
-        ),
-        {"id": current["id"], "entity": entity},
-    ).first()
-    by = f" by {who.display_name} on {who.at}" if who and who.display_name else ""
-    raise VersionConflict(
-        f"{entity} {current['id']} was changed{by} since version {base}: it is at version "
-        f"{current['version']} (changed: {', '.join(fields) or 'nothing visible'}); "
-        "nothing was saved — reload it and apply your change again",
-        current,
-        changes,
-    )
 
 
 def update_project(
@@ -226,13 +184,7 @@ def delete_project(conn: Connection, project_id: int, version: int, user: User) 
         raise RecordNotFound(f"project {project_id} does not exist")
     refuse_outdated(conn, before, version)
     check_scope(user, before["districts"], "delete this project")
-    conn.execute(
-        text(
-            "UPDATE projects SET deleted_at = now(), deleted_by = :u, version = version + 1, "
-            "updated_at = now(), updated_by = :u WHERE id = :id"
-        ),
-        {"u": user.id, "id": project_id},
-    )
+    soft_delete(conn, "project", project_id, user.id)
     after = project_state(conn, project_id, with_deleted=True)
     record_change(conn, "project", project_id, after["version"], "delete", user.id, before, after)
     return after

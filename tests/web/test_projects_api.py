@@ -163,7 +163,7 @@ def test_anonymous_visitors_see_public_projects_only(records_client, people):
     ).json()
     assert public in {f["id"] for f in in_region["features"]}
     elsewhere = records_client.get(
-        "/api/projects", params={"system": "berlin-lor-2021", "region": "041300"}
+        "/api/projects", params={"system": "berlin-lor-2021", "region": "042002"}
     ).json()
     assert public not in {f["id"] for f in elsewhere["features"]}
     assert records_client.get("/api/projects", params={"status": "x"}).status_code == 422

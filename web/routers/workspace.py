@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import secrets
 from datetime import date, timedelta
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -223,10 +222,8 @@ def project_new(
     request: Request,
     conn: Connection = Depends(get_connection),
     settings: WebSettings = Depends(get_settings),
-    visitor: Visitor = Depends(current_visitor),
+    user: User = Depends(signed_in_reader),  # anonymous visitors are sent to the login page
 ) -> Response:
-    if not visitor.signed_in:
-        return RedirectResponse(f"/login?next={quote('/projects/new')}", status_code=303)
     return templates.TemplateResponse(
         request, "project_form.html", _form_context(conn, None, settings)
     )
@@ -238,11 +235,8 @@ def project_edit(
     project_id: int,
     conn: Connection = Depends(get_connection),
     settings: WebSettings = Depends(get_settings),
-    visitor: Visitor = Depends(current_visitor),
+    user: User = Depends(signed_in_reader),
 ) -> Response:
-    if not visitor.signed_in:
-        target = quote(f"/projects/{project_id}/edit")
-        return RedirectResponse(f"/login?next={target}", status_code=303)
     state = without_contacts(project_state(conn, project_id))
     return templates.TemplateResponse(
         request, "project_form.html", _form_context(conn, state, settings)

@@ -40,6 +40,33 @@ def _stamps() -> list[sa.Column]:
     ]
 
 
+def _region_link(name: str, owner: str, owner_table: str, *extra: sa.Column) -> None:
+    """A record's regions at every level (projects and events alike)."""
+    op.create_table(
+        name,
+        sa.Column(
+            owner,
+            sa.BigInteger,
+            sa.ForeignKey(f"{owner_table}.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column(
+            "region_id",
+            sa.BigInteger,
+            sa.ForeignKey("regions.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column(
+            "level_id",
+            sa.Integer,
+            sa.ForeignKey("region_levels.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        *extra,
+    )
+    op.create_index(f"{name}_region", name, ["region_id"])
+
+
 def upgrade() -> None:
     srid = _srid()
     op.create_table(
@@ -97,26 +124,10 @@ def upgrade() -> None:
         sa.CheckConstraint("NOT ST_IsEmpty(geom) AND ST_IsValid(geom)", name="project_geom"),
     )
     op.create_index("projects_geom", "projects", ["geom"], postgresql_using="gist")
-    op.create_table(
+    _region_link(
         "project_regions",
-        sa.Column(
-            "project_id",
-            sa.BigInteger,
-            sa.ForeignKey("projects.id", ondelete="CASCADE"),
-            primary_key=True,
-        ),
-        sa.Column(
-            "region_id",
-            sa.BigInteger,
-            sa.ForeignKey("regions.id", ondelete="CASCADE"),
-            primary_key=True,
-        ),
-        sa.Column(
-            "level_id",
-            sa.Integer,
-            sa.ForeignKey("region_levels.id", ondelete="CASCADE"),
-            nullable=False,
-        ),
+        "project_id",
+        "projects",
         sa.Column(
             "share",
             sa.Float,
@@ -124,7 +135,6 @@ def upgrade() -> None:
             comment="share of the project's area (or length, or points) in the region",
         ),
     )
-    op.create_index("project_regions_region", "project_regions", ["region_id"])
     op.create_table(
         "contacts",
         sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
@@ -166,28 +176,7 @@ def upgrade() -> None:
         sa.CheckConstraint("participants IS NULL OR participants >= 0", name="event_participants"),
     )
     op.create_index("events_held_on", "events", ["held_on"])
-    op.create_table(
-        "event_regions",
-        sa.Column(
-            "event_id",
-            sa.BigInteger,
-            sa.ForeignKey("events.id", ondelete="CASCADE"),
-            primary_key=True,
-        ),
-        sa.Column(
-            "region_id",
-            sa.BigInteger,
-            sa.ForeignKey("regions.id", ondelete="CASCADE"),
-            primary_key=True,
-        ),
-        sa.Column(
-            "level_id",
-            sa.Integer,
-            sa.ForeignKey("region_levels.id", ondelete="CASCADE"),
-            nullable=False,
-        ),
-    )
-    op.create_index("event_regions_region", "event_regions", ["region_id"])
+    _region_link("event_regions", "event_id", "events")
     op.create_table(
         "event_projects",
         sa.Column(
