@@ -19,7 +19,9 @@ from records.history import record_change
 from records.participation import refresh_participation_indicators
 from records.settings import RecordSettings
 from records.versioning import check_scope, lock_row, refuse_outdated, soft_delete
-from records.vocabulary import EVENT_GROUPS, EVENT_TYPES, PROJECT_TOPICS, check_choice
+from records.vocabulary import EVENT_GROUPS, EVENT_TYPES, PROJECT_TOPICS, check_choice, slug
+from spatial.features import Attribution, FeatureSource, extent_of, storage_srid
+from spatial.features import Field as Column
 
 
 def _choices(allowed: tuple[str, ...], what: str):
@@ -235,17 +237,11 @@ def delete_event(conn: Connection, event_id: int, version: int, user: User) -> N
     refresh_participation_indicators(conn)
 
 
-def list_events(
-    conn: Connection,
-    *,
-    system: str | None = None,
-    region: str | None = None,
-    year: int | None = None,
-    event_type: str | None = None,
-    limit: int = 500,
-) -> list[dict]:
+def _event_where(
+    system: str | None, region: str | None, year: int | None, event_type: str | None
+) -> tuple[str, dict]:
     clauses = ["e.deleted_at IS NULL"]
-    params: dict = {"limit": limit}
+    params: dict = {}
     if region is not None:
         clauses.append(
             "EXISTS (SELECT 1 FROM event_regions er JOIN regions r ON r.id = er.region_id "
@@ -259,14 +255,79 @@ def list_events(
     if event_type is not None:
         clauses.append("e.type = :type")
         params["type"] = event_type
+    return " AND ".join(clauses), params
+
+
+def list_events(
+    conn: Connection,
+    *,
+    system: str | None = None,
+    region: str | None = None,
+    year: int | None = None,
+    event_type: str | None = None,
+    limit: int = 500,
+) -> list[dict]:
+    where, params = _event_where(system, region, year, event_type)
     rows = conn.execute(
         text(
             "SELECT e.id, e.version, e.type, e.title, e.held_on, e.participants, e.groups, "
             "e.topics, e.outcome, e.districts, e.region_codes AS regions, "
             "ST_AsGeoJSON(ST_Transform(e.geom, 4326), 6)::json AS location "
-            f"FROM events e WHERE {' AND '.join(clauses)} "
+            f"FROM events e WHERE {where} "
             "ORDER BY e.held_on DESC, e.id DESC LIMIT :limit"
         ),
-        params,
+        {**params, "limit": limit},
     ).all()
     return [dict(r._mapping) for r in rows]
+
+
+_EVENT_FIELDS = (
+    Column("id", "int", "Kennung"),
+    Column("type", "text", "Art"),
+    Column("title", "text", "Titel"),
+    Column("held_on", "date", "Datum"),
+    Column("participants", "int", "Teilnehmende"),
+    Column("groups", "text", "Zielgruppen"),
+    Column("topics", "text", "Themen"),
+    Column("outcome", "text", "Ergebnis"),
+    Column("regions", "text", "Gebiete"),
+    Column("districts", "text", "Bezirke"),
+    Column("projects", "text", "Projekte"),
+)
+
+
+def event_source(
+    conn: Connection,
+    attribution: Attribution,
+    *,
+    system: str | None = None,
+    region: str | None = None,
+    year: int | None = None,
+    event_type: str | None = None,
+) -> FeatureSource:
+    """Participation events (for signed-in readers) as points: the location where one was
+    given, else a point inside the regions the event was recorded for."""
+    where, params = _event_where(system, region, year, event_type)
+    relation = (
+        "SELECT e.id AS fid, coalesce(e.geom, (SELECT ST_PointOnSurface(ST_Union(r.geom)) "
+        "FROM regions r WHERE r.system_id = e.system_id AND r.code = ANY(e.region_codes))) "
+        "AS geom, e.id, e.type, e.title, e.held_on, e.participants, "
+        "array_to_string(e.groups, ', ') AS groups, array_to_string(e.topics, ', ') AS topics, "
+        "e.outcome, array_to_string(e.region_codes, ',') AS regions, "
+        "array_to_string(e.districts, ',') AS districts, (SELECT string_agg(ep.project_id::text, "
+        "',' ORDER BY ep.project_id) FROM event_projects ep WHERE ep.event_id = e.id) AS projects "
+        f"FROM events e WHERE {where}"
+    )
+    parts = ["participation-events"] + [str(v) for v in (region, event_type, year) if v]
+    return FeatureSource(
+        name="_".join(slug(p).replace("_", "-") for p in parts),
+        title="Beteiligungsveranstaltungen",
+        relation=relation,
+        params=params,
+        fields=_EVENT_FIELDS,
+        geometry_type="Point",
+        srid=storage_srid(conn),
+        attributions=(attribution,),
+        temporal=("held_on", "held_on"),
+        extent=extent_of(conn, "events WHERE deleted_at IS NULL AND geom IS NOT NULL", {}),
+    )

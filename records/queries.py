@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from records.vocabulary import STATUS_COLOURS
+from spatial.features import Attribution, FeatureSource, Field, extent_of, storage_srid
 
 _COLOUR_CASE = (
     "CASE p.status "
@@ -181,3 +182,55 @@ def events_of_project(conn: Connection, project_id: int) -> list[dict]:
         {"id": project_id},
     ).all()
     return [dict(r._mapping) for r in rows]
+
+
+_PUBLIC_PROJECT_FIELDS = (
+    Field("id", "int", "Kennung"),
+    Field("title", "text", "Titel"),
+    Field("description", "text", "Beschreibung"),
+    Field("status", "text", "Status"),
+    Field("topic", "text", "Thema"),
+    Field("funding_programme", "text", "Förderprogramm"),
+    Field("organisation", "text", "Träger"),
+    Field("start_date", "date", "Beginn"),
+    Field("end_date", "date", "Ende"),
+    Field("participation_text", "text", "Beteiligung"),
+    Field("participation_url", "text", "Beteiligung (Link)"),
+    Field("districts", "text", "Bezirke"),
+)
+# signed-in readers see every field of the record; contacts live in their own table, never here
+_INTERNAL_PROJECT_FIELDS = (
+    Field("public", "bool", "öffentlich"),
+    Field("version", "int", "Version"),
+    Field("created_on", "date", "angelegt am"),
+    Field("updated_on", "date", "geändert am"),
+)
+
+
+def project_source(
+    conn: Connection, filters: ProjectFilter, attribution: Attribution
+) -> FeatureSource:
+    """Projects matching ``filters`` as a feature source: public fields for anonymous readers
+    (``filters.public_only``), all record fields for signed-in ones; never contacts."""
+    where, params = filters.where()
+    fields = _PUBLIC_PROJECT_FIELDS + (() if filters.public_only else _INTERNAL_PROJECT_FIELDS)
+    relation = (
+        "SELECT p.id AS fid, p.geom, p.id, p.title, p.description, p.status, p.topic, "
+        "p.funding_programme, p.organisation, p.start_date, p.end_date, p.participation_text, "
+        "p.participation_url, array_to_string(p.districts, ',') AS districts, p.public, "
+        "p.version, p.created_at::date AS created_on, p.updated_at::date AS updated_on "
+        f"FROM projects p WHERE {where}"
+    )
+    parts = ["projects"] + [v for v in (filters.region, filters.status, filters.topic) if v]
+    return FeatureSource(
+        name="_".join(parts) + ("" if filters.public_only else "_all-fields"),
+        title="Projekte" if filters.public_only else "Projekte (alle Felder)",
+        relation=relation,
+        params=params,
+        fields=fields,
+        geometry_type="Geometry",
+        srid=storage_srid(conn),
+        attributions=(attribution,),
+        temporal=("start_date", "end_date"),
+        extent=extent_of(conn, "projects WHERE deleted_at IS NULL", {}),
+    )

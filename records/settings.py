@@ -22,3 +22,10 @@ class RecordSettings(BaseSettings):
         description="How far outside the loaded regions a geometry may reach.",
     )
     max_text_chars: int = Field(default=20_000, ge=100, le=1_000_000)
+    attribution: str = Field(
+        default="Sozialraumkoordination der Berliner Bezirke",
+        description="Who to credit for projects and events in exports and services.",
+    )
+    licence: str = Field(
+        default="dl-de/by-2.0", description="Licence of exported projects and events."
+    )

@@ -32,14 +32,17 @@ from web.auth import CsrfRejected, NotSignedIn
 from web.limits import BodyLimit
 from web.routers import (
     events,
+    exports,
     facilities,
     health,
     indicators,
     maps,
+    ogc,
     pages,
     projects,
     regions,
     systems,
+    tiles,
     users,
     workspace,
 )
@@ -116,6 +119,7 @@ def create_app(
     app.state.store_settings = store
     app.state.record_settings = records
     app.state.cache = LayerCache(settings.cache_entries)
+    app.state.tiles = LayerCache(settings.tile_cache_entries)
 
     @app.exception_handler(SozialraumError)
     async def _user_error(request: Request, exc: SozialraumError):
@@ -145,8 +149,20 @@ def create_app(
     app.add_middleware(BodyLimit, max_bytes=records.max_payload_kb * 1024)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(health.router)
-    for router in (systems, regions, indicators, maps, facilities, projects, events, users):
+    for router in (
+        systems,
+        regions,
+        indicators,
+        maps,
+        facilities,
+        projects,
+        events,
+        users,
+        exports,
+    ):
         app.include_router(router.router, prefix="/api")
+    app.include_router(ogc.router)
+    app.include_router(tiles.router)
     app.include_router(pages.router)
     app.include_router(workspace.router)
     return app

@@ -9,6 +9,7 @@ from fastapi import Request
 from sqlalchemy.engine import Connection, Engine
 
 from layers.cache import LayerCache
+from spatial.features import Attribution
 from web.settings import WebSettings
 
 
@@ -29,3 +30,9 @@ def get_engine(request: Request) -> Engine:
     """For writes outside the records (login, users): each opens its own transaction
     (``with engine.begin()``), committed before the response is built."""
     return request.app.state.engine
+
+
+def get_records(request: Request) -> Attribution:
+    """Whom exports and services credit for projects and events."""
+    records = request.app.state.record_settings
+    return Attribution("Projekte und Beteiligung", records.licence, records.attribution)

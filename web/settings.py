@@ -6,6 +6,18 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+SERVICE_INDICATORS = [
+    "inhabitants",
+    "share_age_below_6",
+    "share_age_above_65",
+    "share_migration_background",
+    "share_foreigners",
+    "inhabitants_rel_change_2y",
+    "mss_status_index_class",
+    "mss_dynamics_index_class",
+    "kita_places_per_100_u6",
+    "nursing_places_per_1000_65plus",
+]
 KEY_INDICATORS = [
     "inhabitants",
     "share_age_below_6",
@@ -54,4 +66,18 @@ class WebSettings(BaseSettings):
     )
     secure_cookies: bool = Field(
         default=False, description="Send the session cookie over HTTPS only (set behind TLS)."
+    )
+    service_indicators: list[str] = Field(
+        default_factory=lambda: list(SERVICE_INDICATORS),
+        description="Indicator values region collections and tiles carry by default.",
+    )
+    ogc_page_size: int = Field(default=100, ge=1, le=10_000, description="Default OGC limit.")
+    ogc_max_page: int = Field(
+        default=10_000, ge=1, le=100_000, description="Largest OGC API Features page."
+    )
+    tile_cache_entries: int = Field(
+        default=2048, ge=0, le=1_000_000, description="Vector tiles kept in memory."
+    )
+    tile_max_age: int = Field(
+        default=300, ge=0, le=86_400, description="Seconds clients may reuse a vector tile."
     )

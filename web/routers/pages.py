@@ -74,7 +74,9 @@ POPULATION = "inhabitants"
 
 
 def wants_html(request: Request) -> bool:
-    return not request.url.path.startswith(("/api", "/health", "/openapi", "/static"))
+    return not request.url.path.startswith(
+        ("/api", "/health", "/openapi", "/static", "/ogc", "/tiles")
+    )
 
 
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:

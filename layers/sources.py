@@ -1,0 +1,249 @@
+"""Region levels with indicator values, and facilities of a category, as feature sources for
+exports, OGC API Features and vector tiles (see ``spatial.features``).
+
+Indicator values come from the analysis layer (through the layer cache) and travel to PostGIS
+as arrays joined to the stored geometry, so each consumer reads geometry straight from the
+store and the numbers are exactly those of the map and the tables."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from layers.cache import LayerCache
+from layers.choropleth import cached_indicator, cached_table, periods_of
+from layers.errors import InvalidParameter, NotComputable, NotFound
+from layers.facilities import check_category
+from layers.levels import Level, ancestor_ids, get_level
+from layers.regions import find_region, regions_of_level
+from spatial.features import Attribution, FeatureSource, Field, extent_of, storage_srid
+
+MAX_INDICATORS = 60
+_KIND = {"count": "float", "class": "int"}
+
+
+def slug(key: str) -> str:
+    """A name part for files: lower case, dashes."""
+    return key.replace("_", "-").lower()
+
+
+def _region_ids(conn: Connection, level: Level, system: str, code: str) -> list[int]:
+    """Ids of the regions of ``level`` inside the region ``code`` (itself, or its
+    descendants when it is coarser)."""
+    region = find_region(conn, system, code)
+    if region.level.rank > level.rank:
+        raise InvalidParameter(
+            f"region {code} ({region.level.name}) is finer than the level {level.key}; choose a "
+            "finer level or a coarser region"
+        )
+    if region.level.id == level.id:
+        return [region.id]
+    return [
+        base for base, top in ancestor_ids(conn, level, region.level).items() if top == region.id
+    ]
+
+
+def _indicator_period(conn, cache, meta, level: Level, period: date) -> date | None:
+    """The indicator's latest period at or before ``period``."""
+    earlier = [p for p in periods_of(conn, meta, level, cache) if p <= period]
+    return earlier[-1] if earlier else None
+
+
+def region_source(
+    conn: Connection,
+    cache: LayerCache,
+    system: str,
+    level: str,
+    indicators: list[str],
+    period: date | None = None,
+    region: str | None = None,
+    skip_unavailable: bool = False,
+) -> FeatureSource:
+    """The regions of a level with the chosen indicators as attributes: each indicator at
+    ``period`` or its latest period before it (named in the field title and the notes);
+    ``no_data`` and suppressed values are empty. Default period: the latest of the first
+    indicator. With ``skip_unavailable``, indicators that cannot be computed at the level are
+    left out (noted) instead of refused."""
+    target = get_level(conn, system, level)
+    if len(indicators) > MAX_INDICATORS:
+        raise InvalidParameter(f"at most {MAX_INDICATORS} indicators per layer")
+    if len(set(indicators)) != len(indicators):
+        raise InvalidParameter("an indicator is named twice")
+    metas = [cached_indicator(conn, cache, key) for key in indicators]
+    if period is None and metas:
+        known = periods_of(conn, metas[0], target, cache)
+        period = known[-1] if known else None
+    fields = [
+        Field("code", "text", "Schlüssel"),
+        Field("name", "text", "Name"),
+        Field("parent_code", "text", "Schlüssel der übergeordneten Region"),
+        Field("area_km2", "float", "Fläche (km²)"),
+    ]
+    arrays: dict[str, list] = {}
+    notes, attributions = [], _level_attribution(conn, target)
+    by_indicator: dict[str, dict[str, float | None]] = {}
+    kept = []
+    for meta in metas:
+        used = _indicator_period(conn, cache, meta, target, period) if period else None
+        values: dict[str, float | None] = {}
+        if used is None:
+            notes.append(f"{meta.key}: no values at or before {period}")
+        else:
+            try:
+                rows = cached_table(conn, cache, system, level, meta.key, used).rows
+            except NotComputable as exc:
+                if not skip_unavailable:
+                    raise
+                notes.append(f"{meta.key}: left out ({exc})")
+                continue
+            values = {
+                c: (None if s != "valid" or pd.isna(v) else float(v))
+                for c, v, s in zip(rows["code"], rows["value"], rows["status"], strict=True)
+            }
+            if used != period:
+                notes.append(f"{meta.key}: latest period {used:%Y-%m-%d}")
+        kept.append(meta)
+        by_indicator[meta.key] = values
+        unit = f", {meta.unit}" if meta.unit else ""
+        title = f"{meta.name_de} ({used:%d.%m.%Y}{unit})" if used else meta.name_de
+        fields.append(Field(meta.key, _KIND.get(meta.kind, "float"), title))
+        attributions.extend(_indicator_attribution(conn, meta.key))
+    metas = kept
+    codes = [r["code"] for r in regions_of_level(conn, system, level)] if metas else []
+    for i, meta in enumerate(metas):
+        arrays[f"src_v{i}"] = [by_indicator[meta.key].get(c) for c in codes]
+    params: dict = {"src_level": target.id}
+    value_join = ""
+    if metas:
+        casts = ", ".join(f"CAST(:src_v{i} AS float8[])" for i in range(len(metas)))
+        names = ", ".join(f'"{m.key}"' for m in metas)
+        selects = ", ".join(
+            f'v."{m.key}"::int AS "{m.key}"' if _KIND.get(m.kind) == "int" else f'v."{m.key}"'
+            for m in metas
+        )
+        value_join = (
+            f"LEFT JOIN unnest(CAST(:src_codes AS text[]), {casts}) AS v(code, {names}) "
+            "ON v.code = r.code"
+        )
+        params.update(arrays, src_codes=codes)
+    region_filter = ""
+    if region is not None:
+        params["src_ids"] = _region_ids(conn, target, system, region)
+        region_filter = " AND r.id = ANY(CAST(:src_ids AS bigint[]))"
+    relation = (
+        "SELECT r.code AS fid, r.geom, r.code, r.name, r.parent_code, "
+        "round((r.area_m2 / 1e6)::numeric, 4)::float8 AS area_km2"
+        + (f", {selects}" if metas else "")
+        + f" FROM regions r {value_join} WHERE r.level_id = :src_level{region_filter}"
+    )
+    name_parts = [system, target.key]
+    if region is not None:
+        name_parts.append(region)
+    if metas:
+        name_parts.append(
+            "-".join(slug(m.key) for m in metas) if len(metas) <= 2 else f"{len(metas)}-indicators"
+        )
+    if period is not None and metas:
+        name_parts.append(f"{period:%Y-%m}")
+    return FeatureSource(
+        name="_".join(name_parts),
+        title=f"{target.name} ({system})" + (f", Stand {period:%d.%m.%Y}" if metas else ""),
+        relation=relation,
+        params=params,
+        fields=tuple(fields),
+        geometry_type="MultiPolygon",
+        srid=storage_srid(conn),
+        attributions=tuple(dict.fromkeys(attributions)),
+        id_kind="text",
+        extent=extent_of(conn, "regions WHERE level_id = :l", {"l": target.id}),
+        notes=tuple(notes),
+    )
+
+
+def _level_attribution(conn: Connection, level: Level) -> list[Attribution]:
+    row = conn.execute(
+        text(
+            "SELECT s.name, coalesce(l.licence, s.licence) AS licence, "
+            "coalesce(l.attribution, s.attribution) AS attribution "
+            "FROM region_levels l JOIN region_systems s ON s.id = l.system_id WHERE l.id = :l"
+        ),
+        {"l": level.id},
+    ).one()
+    return [Attribution(f"Grenzen: {row.name}", row.licence, row.attribution)]
+
+
+def _indicator_attribution(conn: Connection, *keys: str) -> list[Attribution]:
+    rows = conn.execute(
+        text(
+            "SELECT DISTINCT source, licence, attribution FROM indicators "
+            "WHERE key = ANY(:keys) AND source IS NOT NULL ORDER BY source"
+        ),
+        {"keys": list(keys)},
+    ).all()
+    return [Attribution(r.source, r.licence, r.attribution) for r in rows]
+
+
+def facility_source(
+    conn: Connection, category: str, system: str | None = None, region: str | None = None
+) -> FeatureSource:
+    """The facilities of a category (points) with name, address, capacity and provider; only
+    those inside ``region`` (a code of any level of ``system``) when given."""
+    check_category(conn, category)
+    params: dict = {"src_category": category}
+    inside = ""
+    if region is not None:
+        if system is None:
+            raise InvalidParameter("region needs system, e.g. system=berlin-lor-2021")
+        params["src_region"] = find_region(conn, system, region).id
+        inside = (
+            " AND EXISTS (SELECT 1 FROM facility_regions fr WHERE fr.facility_id = f.id "
+            "AND fr.region_id = :src_region)"
+        )
+    label = conn.execute(
+        text("SELECT plural_de FROM facility_categories WHERE key = :c"), {"c": category}
+    ).scalar_one()
+    relation = (
+        "SELECT f.id AS fid, f.geom, f.id, f.category, f.name, f.address, f.capacity, "
+        "f.provider, f.source_id, f.valid_on, f.period FROM facilities f "
+        f"WHERE f.category = :src_category{inside}"
+    )
+    fields = (
+        Field("id", "int", "Kennung"),
+        Field("category", "text", "Kategorie"),
+        Field("name", "text", "Name"),
+        Field("address", "text", "Adresse"),
+        Field("capacity", "int", "Kapazität"),
+        Field("provider", "text", "Träger"),
+        Field("source_id", "text", "Kennung in der Quelle"),
+        Field("valid_on", "date", "Stand der Quelle"),
+        Field("period", "date", "Zeitpunkt"),
+    )
+    return FeatureSource(
+        name="_".join(["facilities", slug(category)] + ([region] if region else [])),
+        title=label,
+        relation=relation,
+        params=params,
+        fields=fields,
+        geometry_type="Point",
+        srid=storage_srid(conn),
+        attributions=tuple(_indicator_attribution(conn, f"{category}_count", f"{category}_places")),
+        temporal=("period", "period"),
+        extent=extent_of(conn, "facilities WHERE category = :c", {"c": category}),
+    )
+
+
+def known_region_layers(conn: Connection) -> list[tuple[str, str, str]]:
+    """(system, level, level name) of every loaded level, newest system first."""
+    rows = conn.execute(
+        text(
+            "SELECT s.key, l.key, l.name FROM region_levels l "
+            "JOIN region_systems s ON s.id = l.system_id "
+            "ORDER BY s.valid_from DESC NULLS LAST, s.key, l.rank"
+        )
+    ).all()
+    if not rows:
+        raise NotFound("no region system is loaded")
+    return [tuple(r) for r in rows]

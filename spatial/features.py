@@ -1,0 +1,315 @@
+"""Feature sources: any layer of the platform as one SQL relation (id, geometry in the storage
+CRS, typed attributes) with its sources' attribution, and the queries every consumer needs from
+it — pages of GeoJSON features in a chosen CRS, rows with WKB for file writers, and Mapbox
+vector tiles. Exports, OGC API Features and tiles therefore select the same features the same
+way, and PostGIS does the spatial work (transform, bbox, GeoJSON, MVT)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from spatial.errors import SozialraumError
+
+FIELD_KINDS = ("int", "float", "text", "date", "bool")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+WORLD_MERCATOR_M = 40_075_016.685578488
+
+
+class FeatureQueryError(SozialraumError):
+    """A filter that does not fit the source (unknown property, value of the wrong type)."""
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: str  # one of FIELD_KINDS
+    title: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in FIELD_KINDS or not _NAME.match(self.name):
+            raise ValueError(f"bad field {self.name!r} of kind {self.kind!r}")
+
+
+@dataclass(frozen=True)
+class Attribution:
+    title: str
+    licence: str | None = None
+    attribution: str | None = None
+
+    def line(self) -> str:
+        parts = [self.attribution or self.title]
+        if self.licence:
+            parts.append(f"Lizenz: {self.licence}")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class FeatureSource:
+    """``relation`` selects ``fid``, ``geom`` (storage CRS) and the fields, with ``params``
+    bound; names in ``relation`` are the builder's, never the caller's."""
+
+    name: str  # what the layer is, usable in file names: berlin-lor-2021_bzr_2024-12
+    title: str
+    relation: str
+    params: dict
+    fields: tuple[Field, ...]
+    geometry_type: str  # MultiPolygon, Point, Geometry
+    srid: int
+    attributions: tuple[Attribution, ...] = ()
+    id_kind: str = "int"
+    temporal: tuple[str, str] | None = None  # start and end column for datetime filters
+    extent: tuple[float, float, float, float] | None = None  # WGS 84, for metadata
+    notes: tuple[str, ...] = ()
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        known = ", ".join(f.name for f in self.fields)
+        raise FeatureQueryError(f"unknown property {name!r}; properties: {known}")
+
+    def attribution_text(self) -> str:
+        return "; ".join(a.line() for a in self.attributions)
+
+
+@dataclass(frozen=True)
+class FeatureQuery:
+    """Which features: a bounding box (in ``bbox_srid``), property equality filters, a date
+    interval (open ends as None), and the page."""
+
+    bbox: tuple[float, float, float, float] | None = None
+    bbox_srid: int = 4326
+    properties: dict[str, str] = field(default_factory=dict)
+    start: date | None = None
+    end: date | None = None
+    limit: int | None = None
+    offset: int = 0
+
+
+def storage_srid(conn: Connection) -> int:
+    return int(conn.execute(text("SELECT value FROM store_meta WHERE key = 'srid'")).scalar_one())
+
+
+def extent_of(conn: Connection, from_where: str, params: dict) -> tuple[float, ...]:
+    """WGS 84 bounds [west, south, east, north] of ``geom`` in ``FROM <from_where>`` (the
+    whole world when empty)."""
+    row = conn.execute(
+        text(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Transform("
+            "ST_SetSRID(ST_Extent(geom)::geometry, min(ST_SRID(geom))), 4326)::box2d AS e "
+            f"FROM {from_where}) AS x"
+        ),
+        params,
+    ).one()
+    return tuple(row) if row[0] is not None else (-180.0, -90.0, 180.0, 90.0)
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _typed(f: Field, raw: str):
+    try:
+        if f.kind == "int":
+            return int(raw)
+        if f.kind == "float":
+            return float(raw.replace(",", "."))
+        if f.kind == "date":
+            return date.fromisoformat(raw)
+        if f.kind == "bool":
+            if raw.lower() not in ("true", "false", "1", "0"):
+                raise ValueError(raw)
+            return raw.lower() in ("true", "1")
+    except ValueError:
+        raise FeatureQueryError(f"{f.name} is a {f.kind} property; {raw!r} is not one") from None
+    return raw
+
+
+def _where(source: FeatureSource, query: FeatureQuery) -> tuple[str, dict]:
+    clauses, params = ["TRUE"], {}
+    if query.bbox is not None:
+        west, south, east, north = query.bbox
+        clauses.append(
+            "src.geom && ST_Transform(ST_MakeEnvelope(:q_w, :q_s, :q_e, :q_n, :q_bsrid), :q_srid)"
+            " AND ST_Intersects(src.geom, "
+            "ST_Transform(ST_MakeEnvelope(:q_w, :q_s, :q_e, :q_n, :q_bsrid), :q_srid))"
+        )
+        params.update(
+            q_w=west, q_s=south, q_e=east, q_n=north, q_bsrid=query.bbox_srid, q_srid=source.srid
+        )
+    for i, (name, raw) in enumerate(sorted(query.properties.items())):
+        f = source.field(name)
+        clauses.append(f"src.{_quoted(f.name)} = :q_p{i}")
+        params[f"q_p{i}"] = _typed(f, raw)
+    if (query.start or query.end) and source.temporal is None:
+        raise FeatureQueryError(f"{source.title} has no dates; datetime does not apply")
+    if source.temporal is not None:
+        first, last = (_quoted(c) for c in source.temporal)
+        if query.end is not None:
+            clauses.append(f"(src.{first} IS NULL OR src.{first} <= :q_end)")
+            params["q_end"] = query.end
+        if query.start is not None:
+            clauses.append(f"(src.{last} IS NULL OR src.{last} >= :q_start)")
+            params["q_start"] = query.start
+    return " AND ".join(clauses), {**source.params, **params}
+
+
+def _fill(template: str, **parts: str) -> str:
+    # str.format would trip over braces inside the parts (JSON literals in a relation)
+    for key, value in parts.items():
+        template = template.replace("{" + key + "}", value)
+    return template
+
+
+def _property_row(source: FeatureSource, alias: str) -> str:
+    # a row constructor keeps the field order and has no argument limit (json_build_object has)
+    columns = ", ".join(f"{alias}.{_quoted(f.name)}" for f in source.fields)
+    return f"(SELECT p FROM (SELECT {columns}) AS p)"
+
+
+_PAGE = """
+WITH hit AS (
+    SELECT src.* FROM ({relation}) AS src WHERE {where}
+    ORDER BY src.fid LIMIT :q_limit + 1 OFFSET :q_offset
+), numbered AS (SELECT hit.*, row_number() OVER (ORDER BY hit.fid) AS q_n FROM hit)
+SELECT coalesce(string_agg(json_build_object(
+        'type', 'Feature', 'id', n.fid,
+        'geometry', ST_AsGeoJSON(ST_Transform(n.geom, :q_out), :q_digits)::json,
+        'properties', row_to_json({props}))::text, ',' ORDER BY n.fid)
+        FILTER (WHERE n.q_n <= :q_limit), ''),
+    count(*) FILTER (WHERE n.q_n <= :q_limit), count(*) > :q_limit
+FROM numbered AS n
+"""
+
+
+def geojson_features(
+    conn: Connection, source: FeatureSource, query: FeatureQuery, out_srid: int, digits: int
+) -> tuple[str, int, bool]:
+    """Comma-joined GeoJSON Feature texts of one page (coordinates in ``out_srid``, x/y order),
+    how many, and whether more follow (one row more is read to know; never a full count)."""
+    where, params = _where(source, query)
+    sql = _fill(_PAGE, relation=source.relation, where=where, props=_property_row(source, "n"))
+    params.update(
+        q_limit=query.limit if query.limit is not None else 10_000_000,
+        q_offset=query.offset,
+        q_out=out_srid,
+        q_digits=digits,
+    )
+    features, returned, more = conn.execute(text(sql), params).one()
+    return features, returned, more
+
+
+def one_feature(
+    conn: Connection, source: FeatureSource, fid: str, out_srid: int, digits: int
+) -> str | None:
+    """One Feature's GeoJSON text by id, or None."""
+    if source.id_kind == "int":
+        try:
+            key: int | str = int(fid)
+        except ValueError:
+            return None
+    else:
+        key = fid
+    sql = (
+        "SELECT json_build_object('type', 'Feature', 'id', src.fid, 'geometry', "
+        "ST_AsGeoJSON(ST_Transform(src.geom, :q_out), :q_digits)::json, "
+        f"'properties', row_to_json({_property_row(source, 'src')}))::text "
+        f"FROM ({source.relation}) AS src WHERE src.fid = :q_fid"
+    )
+    params = {**source.params, "q_out": out_srid, "q_digits": digits, "q_fid": key}
+    return conn.execute(text(sql), params).scalar()
+
+
+def wkb_rows(
+    conn: Connection,
+    source: FeatureSource,
+    query: FeatureQuery,
+    out_srid: int,
+    points: bool = False,
+) -> tuple[list[bytes | None], dict[str, list]]:
+    """Geometries as WKB in ``out_srid`` (a point on the surface of each with ``points``) and
+    the field values as columns, in id order (for file writers)."""
+    where, params = _where(source, query)
+    columns = ", ".join(f"src.{_quoted(f.name)}" for f in source.fields)
+    limit = "" if query.limit is None else f" LIMIT {int(query.limit)}"
+    shape = "ST_PointOnSurface(src.geom)" if points else "src.geom"
+    sql = (
+        f"SELECT ST_AsBinary(ST_Transform({shape}, :q_out)), {columns} "
+        f"FROM ({source.relation}) AS src WHERE {where} ORDER BY src.fid{limit}"
+    )
+    rows = conn.execute(text(sql), {**params, "q_out": out_srid}).all()
+    geometries = [bytes(r[0]) if r[0] is not None else None for r in rows]
+    values = {f.name: [r[i + 1] for r in rows] for i, f in enumerate(source.fields)}
+    return geometries, values
+
+
+def tile_tolerance(z: int, extent: int) -> float:
+    """Half a tile unit in metres at zoom ``z`` (Web Mercator, shrunk to ground metres at
+    Berlin's latitude): detail below it cannot show in the tile."""
+    return WORLD_MERCATOR_M / (2**z * extent) * 0.6 / 2
+
+
+_TILE = """
+WITH bounds AS (
+    SELECT ST_TileEnvelope(:t_z, :t_x, :t_y) AS env,
+           ST_Transform(ST_TileEnvelope(:t_z, :t_x, :t_y, margin => :t_margin), :t_srid) AS area
+), shapes AS (
+    SELECT ST_AsMVTGeom(ST_Transform({simplified}, 3857), bounds.env, :t_extent, :t_buffer,
+                        true) AS mvt_geom, {columns}
+    FROM ({relation}) AS src, bounds
+    WHERE src.geom && bounds.area AND {where}
+)
+SELECT ST_AsMVT(shapes.*, :t_layer, :t_extent, 'mvt_geom'{id_arg}) FROM shapes
+WHERE shapes.mvt_geom IS NOT NULL
+"""
+
+
+def mvt_tile(
+    conn: Connection,
+    source: FeatureSource,
+    layer: str,
+    z: int,
+    x: int,
+    y: int,
+    query: FeatureQuery | None = None,
+    extent: int = 4096,
+    buffer: int = 64,
+) -> bytes:
+    """One Mapbox vector tile of the source: geometry simplified for the zoom, clipped with a
+    buffer, every field as a property (ids as feature ids where they are integers)."""
+    where, params = _where(source, query or FeatureQuery())
+    columns = ", ".join(f"src.{_quoted(f.name)}" for f in source.fields)
+    if source.geometry_type == "Point":
+        simplified = "src.geom"
+    else:
+        simplified = "ST_Simplify(src.geom, :t_tol, true)"
+    id_arg = ""
+    if source.id_kind == "int":
+        columns += ", src.fid"
+        id_arg = ", 'fid'"
+    sql = _fill(
+        _TILE,
+        simplified=simplified,
+        columns=columns,
+        relation=source.relation,
+        where=where,
+        id_arg=id_arg,
+    )
+    params.update(
+        t_z=z,
+        t_x=x,
+        t_y=y,
+        t_margin=buffer / extent,
+        t_srid=source.srid,
+        t_extent=extent,
+        t_buffer=buffer,
+        t_layer=layer,
+        t_tol=tile_tolerance(z, extent),
+    )
+    data = conn.execute(text(sql), params).scalar()
+    return bytes(data) if data is not None else b""

@@ -1,0 +1,369 @@
+"""Layer exports as files GIS staff and spreadsheet users open directly: GeoJSON (RFC 7946, or in
+EPSG:25833 marked as not RFC 7946), GeoPackage, FlatGeobuf, zipped Shapefile and CSV.
+
+PostGIS selects and transforms the features (``spatial.features.wkb_rows``) and GDAL (pyogrio)
+writes the formats; this module only chooses the options, names the file after what it holds
+and puts the sources' attribution and licence into each file (GeoJSON foreign members,
+GeoPackage metadata, FlatGeobuf title/description, a README in zips)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import numpy as np
+import pyogrio.raw
+import shapely
+from sqlalchemy.engine import Connection
+
+from layers.errors import InvalidParameter
+from spatial.features import FeatureQuery, FeatureSource, Field, geojson_features, wkb_rows
+
+
+@dataclass(frozen=True)
+class Format:
+    key: str
+    label: str
+    suffix: str
+    media_type: str
+    driver: str
+
+
+FORMATS = {
+    f.key: f
+    for f in (
+        Format(
+            "geojson", "GeoJSON (RFC 7946, WGS 84)", ".geojson", "application/geo+json", "GeoJSON"
+        ),
+        Format(
+            "geojson-25833",
+            "GeoJSON in EPSG:25833 (nicht RFC 7946)",
+            "_epsg25833.geojson",
+            "application/geo+json",
+            "GeoJSON",
+        ),
+        Format("gpkg", "GeoPackage", ".gpkg", "application/geopackage+sqlite3", "GPKG"),
+        Format("fgb", "FlatGeobuf", ".fgb", "application/flatgeobuf", "FlatGeobuf"),
+        Format("shp", "Shapefile (zip)", ".shp.zip", "application/zip", "ESRI Shapefile"),
+        Format("csv", "CSV", ".csv", "text/csv; charset=utf-8", "CSV"),
+    )
+}
+SHAPEFILE_FIELD_CHARS = 10
+_GEOMETRY_GROUPS = {  # shapefiles hold one geometry type each
+    "Point": "points",
+    "MultiPoint": "points",
+    "LineString": "lines",
+    "MultiLineString": "lines",
+    "Polygon": "polygons",
+    "MultiPolygon": "polygons",
+}
+
+_GROUP_TYPES = {"points": "MultiPoint", "lines": "MultiLineString", "polygons": "MultiPolygon"}
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    format: str = "gpkg"
+    precision: int = 6  # decimals of WGS 84 coordinates in GeoJSON (6 ≈ 0.1 m)
+    csv_geometry: str = "wkt"  # or "xy" (a point on the surface for lines and polygons)
+    csv_decimal: str = "point"  # or "comma" (then the separator is a semicolon)
+    csv_bom: bool = False
+    csv_srid: int = 4326
+
+    def __post_init__(self) -> None:
+        if self.format not in FORMATS:
+            raise InvalidParameter(f"unknown format {self.format!r}; formats: {', '.join(FORMATS)}")
+        if not 0 <= self.precision <= 15:
+            raise InvalidParameter("precision must be between 0 and 15 decimals")
+        if self.csv_geometry not in ("wkt", "xy"):
+            raise InvalidParameter("csv geometry must be 'wkt' or 'xy'")
+        if self.csv_decimal not in ("point", "comma"):
+            raise InvalidParameter("csv decimal must be 'point' or 'comma'")
+
+
+def file_name(source: FeatureSource, options: ExportOptions) -> str:
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", source.name).strip("-")
+    return stem + FORMATS[options.format].suffix
+
+
+def attribution_members(source: FeatureSource, generated: datetime) -> dict:
+    """What every export says about itself: title, sources with licences, when it was made."""
+    return {
+        "title": source.title,
+        "attribution": source.attribution_text(),
+        "sources": [
+            {"title": a.title, "licence": a.licence, "attribution": a.attribution}
+            for a in source.attributions
+        ],
+        "generated": generated.isoformat(timespec="seconds"),
+        "notes": list(source.notes),
+    }
+
+
+def export_layer(
+    conn: Connection,
+    source: FeatureSource,
+    query: FeatureQuery,
+    options: ExportOptions,
+    directory: Path,
+) -> Path:
+    """Write the selected features into ``directory`` and return the file's path."""
+    fmt = FORMATS[options.format]
+    path = directory / file_name(source, options)
+    generated = datetime.now(UTC)
+    about = attribution_members(source, generated)
+    path.unlink(missing_ok=True)  # GDAL refuses to write over some formats
+    if fmt.key == "csv":
+        _write_csv(conn, source, query, options, path)
+        return path
+    if fmt.driver == "GeoJSON":
+        path.write_text(geojson_document(conn, source, query, options, about), encoding="utf-8")
+        return path
+    srid = source.srid
+    geometries, values = wkb_rows(conn, source, query, srid)
+    columns, masks = _columns(source.fields, values)
+    names = [f.name for f in source.fields]
+    crs = f"EPSG:{srid}"
+    if fmt.key == "shp":
+        _write_shapefile_zip(path, source, geometries, columns, masks, crs, about)
+        return path
+    layer_options: dict = {}
+    write = {"dataset_metadata": None, "layer_metadata": None}
+    if fmt.key == "gpkg":
+        layer_options.update(IDENTIFIER=source.title, DESCRIPTION=about["attribution"])
+        metadata = {k: v for k, v in about.items() if isinstance(v, str)}
+        metadata["sources"] = json.dumps(about["sources"], ensure_ascii=False)
+        write = {"dataset_metadata": metadata, "layer_metadata": metadata}
+    elif fmt.key == "fgb":
+        layer_options.update(TITLE=source.title, DESCRIPTION=about["attribution"])
+    pyogrio.raw.write(
+        str(path),
+        np.array(geometries, dtype=object),
+        columns,
+        names,
+        field_mask=masks,
+        layer=source.name,
+        driver=fmt.driver,
+        geometry_type=_layer_geometry_type(source.geometry_type),
+        crs=crs,
+        layer_options=layer_options,
+        **write,
+    )
+    return path
+
+
+def geojson_document(
+    conn: Connection,
+    source: FeatureSource,
+    query: FeatureQuery,
+    options: ExportOptions,
+    about: dict,
+) -> str:
+    """A GeoJSON FeatureCollection built by PostGIS: RFC 7946 (WGS 84, lon/lat) or, for
+    ``geojson-25833``, the storage CRS named in a ``crs`` member and marked as not RFC 7946.
+    Attribution, licences and notes travel as foreign members."""
+    members = dict(about)
+    if options.format == "geojson":
+        srid, digits = 4326, options.precision
+    else:
+        srid, digits = source.srid, 2
+        members["crs"] = {"type": "name", "properties": {"name": f"urn:ogc:def:crs:EPSG::{srid}"}}
+        members["crs_note"] = (
+            f"Coordinates in EPSG:{srid} (metres, easting/northing). Not RFC 7946 GeoJSON, "
+            "which requires WGS 84 longitude/latitude."
+        )
+    features, _, _ = geojson_features(conn, source, query, srid, digits)
+    head = json.dumps(
+        {"type": "FeatureCollection", "name": source.name, **members}, ensure_ascii=False
+    )
+    return head[:-1] + ', "features": [' + features + "]}"
+
+
+def _layer_geometry_type(kind: str) -> str:
+    return "Unknown" if kind == "Geometry" else kind
+
+
+def _columns(fields: tuple[Field, ...], values: dict[str, list]) -> tuple[list, list]:
+    """Typed numpy columns and their null masks, as pyogrio writes them."""
+    columns, masks = [], []
+    for f in fields:
+        raw = values[f.name]
+        missing = np.array([v is None for v in raw], dtype=bool)
+        if f.kind == "int":
+            column = np.array([0 if v is None else int(v) for v in raw], dtype=np.int64)
+        elif f.kind == "float":
+            column = np.array([np.nan if v is None else float(v) for v in raw], dtype=float)
+        elif f.kind == "bool":
+            column = np.array([bool(v) for v in raw], dtype=bool)
+        elif f.kind == "date":
+            column = np.array([v if v is not None else "NaT" for v in raw], dtype="datetime64[D]")
+        else:
+            column = np.array([None if v is None else str(v) for v in raw], dtype=object)
+        columns.append(column)
+        masks.append(missing if missing.any() and f.kind in ("int", "bool") else None)
+    return columns, masks
+
+
+def shapefile_field_names(names: list[str]) -> dict[str, str]:
+    """Each field name → a unique name of at most 10 characters (the dBase limit)."""
+    mapped: dict[str, str] = {}
+    taken: set[str] = set()
+    for name in names:
+        short = name[:SHAPEFILE_FIELD_CHARS]
+        counter = 1
+        while short.lower() in taken:
+            suffix = f"_{counter}"
+            short = name[: SHAPEFILE_FIELD_CHARS - len(suffix)] + suffix
+            counter += 1
+        taken.add(short.lower())
+        mapped[name] = short
+    return mapped
+
+
+def _readme(
+    about: dict, mapping: dict[str, str], fields: tuple[Field, ...], files: list[str]
+) -> str:
+    lines = [
+        about["title"],
+        "=" * len(about["title"]),
+        "",
+        f"Erzeugt: {about['generated']}",
+        "",
+        "Quellen und Lizenzen:",
+        *[
+            f"- {s['attribution'] or s['title']} ({s['title']}), Lizenz: {s['licence'] or '–'}"
+            for s in about["sources"]
+        ],
+        "",
+        "Dateien: " + ", ".join(files),
+        "",
+        "Feldnamen (Shapefile-Feldnamen sind höchstens 10 Zeichen lang):",
+        *[f"- {mapping[f.name]} = {f.name}: {f.title}" for f in fields],
+    ]
+    if about["notes"]:
+        lines += ["", "Hinweise:", *[f"- {n}" for n in about["notes"]]]
+    return "\n".join(lines) + "\n"
+
+
+def _write_shapefile_zip(
+    path: Path,
+    source: FeatureSource,
+    geometries: list[bytes | None],
+    columns: list,
+    masks: list,
+    crs: str,
+    about: dict,
+) -> None:
+    names = [f.name for f in source.fields]
+    mapping = shapefile_field_names(names)
+    stem = path.name.removesuffix(".shp.zip")
+    # one shapefile per geometry kind where a layer mixes them (projects: areas, lines, points)
+    kinds = np.array(
+        [
+            _GEOMETRY_GROUPS.get(shapely.from_wkb(g).geom_type, "other") if g else "other"
+            for g in geometries
+        ]
+    )
+    groups = [None] if source.geometry_type != "Geometry" else sorted(set(kinds)) or [None]
+    work = path.parent / f".{stem}-shp"
+    work.mkdir(exist_ok=True)
+    written: list[Path] = []
+    for group in groups:
+        picked = np.ones(len(geometries), bool) if group is None else kinds == group
+        layer = stem if group is None else f"{stem}_{group}"
+        shape_type = source.geometry_type if group is None else _GROUP_TYPES[group]
+        pyogrio.raw.write(
+            str(work / f"{layer}.shp"),
+            np.array(geometries, dtype=object)[picked],
+            [c[picked] for c in columns],
+            [mapping[n] for n in names],
+            field_mask=[m[picked] if m is not None else None for m in masks],
+            driver="ESRI Shapefile",
+            crs=crs,
+            geometry_type=shape_type,
+            layer_options={"ENCODING": "UTF-8"},
+            promote_to_multi=True,
+        )
+        written += sorted(work.glob(f"{layer}.*"))
+    table = io.StringIO()
+    writer = csv.writer(table)
+    writer.writerow(["shapefile_field", "field", "title"])
+    writer.writerows([mapping[f.name], f.name, f.title] for f in source.fields)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in written:
+            archive.write(file, file.name)
+        archive.writestr("field_names.csv", table.getvalue())
+        archive.writestr(
+            "README.txt", _readme(about, mapping, source.fields, [f.name for f in written])
+        )
+    for file in written:
+        file.unlink()
+    work.rmdir()
+
+
+def _write_csv(
+    conn: Connection,
+    source: FeatureSource,
+    query: FeatureQuery,
+    options: ExportOptions,
+    path: Path,
+) -> None:
+    comma = options.csv_decimal == "comma"
+    geometries, values = wkb_rows(
+        conn, source, query, options.csv_srid, points=options.csv_geometry == "xy"
+    )
+    digits = 6 if options.csv_srid == 4326 else 2
+    columns: list[np.ndarray] = []
+    names: list[str] = []
+    if options.csv_geometry == "xy":
+        points = shapely.from_wkb(np.array(geometries, dtype=object))
+        for axis, coords in (("x", shapely.get_x(points)), ("y", shapely.get_y(points))):
+            names.append(axis)
+            columns.append(np.array([_number(v, comma, digits) for v in coords], dtype=object))
+    for f in source.fields:
+        names.append(f.name)
+        columns.append(np.array([_csv_cell(v, f, comma) for v in values[f.name]], dtype=object))
+    layer_options = {
+        "SEPARATOR": "SEMICOLON" if comma else "COMMA",
+        "WRITE_BOM": "YES" if options.csv_bom else "NO",
+    }
+    if options.csv_geometry == "wkt":
+        layer_options["GEOMETRY"] = "AS_WKT"
+        geometry = np.array(geometries, dtype=object)
+    else:
+        geometry = None
+    pyogrio.raw.write(
+        str(path),
+        geometry,
+        columns,
+        names,
+        driver="CSV",
+        geometry_type=_layer_geometry_type(source.geometry_type) if geometry is not None else None,
+        crs=f"EPSG:{options.csv_srid}" if geometry is not None else None,
+        layer_options=layer_options,
+    )
+
+
+def _number(value, comma: bool, digits: int) -> str | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    shown = f"{float(value):.{digits}f}".rstrip("0").rstrip(".")
+    return shown.replace(".", ",") if comma else shown
+
+
+def _csv_cell(value, f: Field, comma: bool) -> str | None:
+    if value is None:
+        return None
+    if f.kind == "float":
+        return _number(value, comma, 10)
+    if f.kind == "bool":
+        return "true" if value else "false"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)

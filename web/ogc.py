@@ -1,0 +1,220 @@
+"""OGC API – Features vocabulary of the platform: which collections exist (every region level,
+facilities per category, public projects), how a collection id becomes a feature source, and
+the parameters of Part 1 (bbox, datetime, limit) and Part 2 (crs, bbox-crs) parsed into a
+``FeatureQuery`` — with a 400 and a clear message for anything the service does not offer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy.engine import Connection
+
+from layers.cache import LayerCache
+from layers.choropleth import cached_indicator, periods_of
+from layers.errors import NotComputable, NotFound
+from layers.facilities import facility_categories
+from layers.levels import get_level
+from layers.sources import facility_source, known_region_layers, region_source
+from records.queries import ProjectFilter, project_source
+from spatial.errors import SozialraumError
+from spatial.features import Attribution, FeatureQuery, FeatureSource, storage_srid
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/{}"
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+]
+
+
+class BadOgcRequest(SozialraumError):
+    """A request the service cannot answer as asked (HTTP 400)."""
+
+
+@dataclass(frozen=True)
+class Collection:
+    id: str
+    title: str
+    description: str
+    kind: str  # regions, facilities, projects
+    system: str | None = None
+    level: str | None = None
+    category: str | None = None
+
+
+def list_collections(conn: Connection, cache: LayerCache) -> list[Collection]:
+    """Every collection the service offers, in a stable order (through the cache)."""
+
+    def compute() -> list[Collection]:
+        found = [
+            Collection(
+                f"{system}-{level}",
+                f"{name} ({system})",
+                f"{name} of {system} with indicator values of a period as properties",
+                "regions",
+                system=system,
+                level=level,
+            )
+            for system, level, name in known_region_layers(conn)
+        ]
+        found += [
+            Collection(
+                f"facilities-{c['key']}",
+                c["plural_de"],
+                f"{c['label_en']} facilities (points)",
+                "facilities",
+                category=c["key"],
+            )
+            for c in facility_categories(conn, only_with_facilities=True)
+        ]
+        found.append(Collection("projects", "Projekte", "Public projects", "projects"))
+        return found
+
+    return cache.get_or_compute(conn, ("ogc-collections",), compute)
+
+
+def get_collection(conn: Connection, cache: LayerCache, collection_id: str) -> Collection:
+    for collection in list_collections(conn, cache):
+        if collection.id == collection_id:
+            return collection
+    raise NotFound(f"unknown collection {collection_id!r}; see /ogc/collections")
+
+
+def collection_source(
+    conn: Connection,
+    cache: LayerCache,
+    collection: Collection,
+    indicators: list[str],
+    period: date | None,
+    records: Attribution,
+) -> FeatureSource:
+    """The feature source behind a collection (region collections with the indicators at the
+    period), built once per data version."""
+
+    def compute() -> FeatureSource:
+        if collection.kind == "regions":
+            return region_source(
+                conn,
+                cache,
+                collection.system,
+                collection.level,
+                indicators,
+                period,
+                skip_unavailable=True,
+            )
+        if collection.kind == "facilities":
+            return facility_source(conn, collection.category)
+        return project_source(conn, ProjectFilter(public_only=True), records)
+
+    key = ("ogc-source", collection.id, tuple(indicators), period)
+    if collection.kind == "projects":
+        return compute()  # projects change with every edit; no ingest run marks it
+    return cache.get_or_compute(conn, key, compute)
+
+
+def region_periods(
+    conn: Connection, cache: LayerCache, collection: Collection, indicators: list[str]
+) -> list[date]:
+    """Periods of the collection's first indicator (its temporal extent)."""
+    if collection.kind != "regions" or not indicators:
+        return []
+    level = get_level(conn, collection.system, collection.level)
+    try:
+        return periods_of(conn, cached_indicator(conn, cache, indicators[0]), level, cache)
+    except NotComputable:
+        return []
+
+
+def parse_crs(raw: str | None, storage_srid: int, what: str = "crs") -> int:
+    """A CRS URI → SRID: CRS84 (4326, longitude/latitude) or the storage CRS."""
+    if raw is None or raw.strip("<> ") == CRS84:
+        return 4326
+    if raw.strip("<> ") == EPSG_URI.format(storage_srid):
+        return storage_srid
+    raise BadOgcRequest(
+        f"{what} {raw!r} is not offered; use {CRS84} or {EPSG_URI.format(storage_srid)}"
+    )
+
+
+def crs_list(storage_srid: int) -> list[str]:
+    return [CRS84, EPSG_URI.format(storage_srid)]
+
+
+def crs_uri(srid: int) -> str:
+    return CRS84 if srid == 4326 else EPSG_URI.format(srid)
+
+
+def parse_bbox(raw: str | None, srid: int) -> tuple[float, float, float, float] | None:
+    if raw is None:
+        return None
+    try:
+        numbers = [float(p) for p in raw.split(",")]
+    except ValueError:
+        raise BadOgcRequest(f"bbox must be four numbers minx,miny,maxx,maxy, not {raw!r}") from None
+    if len(numbers) != 4:
+        raise BadOgcRequest(f"bbox needs four numbers (2D), got {len(numbers)}: {raw!r}")
+    west, south, east, north = numbers
+    if not (west < east and south < north):
+        raise BadOgcRequest(f"bbox {raw!r} must have minx < maxx and miny < maxy")
+    if srid == 4326 and not (west >= -180 and east <= 180 and south >= -90 and north <= 90):
+        raise BadOgcRequest(f"bbox {raw!r} is outside longitude/latitude ranges (CRS84)")
+    return west, south, east, north
+
+
+def _instant(raw: str) -> date | None:
+    if raw in ("..", ""):
+        return None
+    try:
+        if "T" in raw:
+            return datetime.fromisoformat(raw.replace("Z", "+00:00")).date()
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise BadOgcRequest(
+            f"datetime {raw!r} is not RFC 3339 (2024-12-31 or 2024-12-31T00:00:00Z)"
+        ) from None
+
+
+def parse_datetime(raw: str | None) -> tuple[date | None, date | None]:
+    """An instant or an interval (``start/end``, open ends as ``..``) → (start, end)."""
+    if raw is None:
+        return None, None
+    if "/" in raw:
+        first, _, last = raw.partition("/")
+        start, end = _instant(first), _instant(last)
+        if start and end and start > end:
+            raise BadOgcRequest(f"datetime interval {raw!r} ends before it starts")
+        return start, end
+    moment = _instant(raw)
+    return moment, moment
+
+
+def feature_query(
+    params: dict[str, str],
+    source: FeatureSource,
+    bbox: tuple[float, float, float, float] | None,
+    bbox_srid: int,
+    start: date | None,
+    end: date | None,
+    limit: int,
+    offset: int,
+) -> FeatureQuery:
+    """Query parameters that name a property of the source filter by equality."""
+    names = {f.name for f in source.fields}
+    properties = {k: v for k, v in params.items() if k in names}
+    temporal = source.temporal is not None
+    return FeatureQuery(
+        bbox=bbox,
+        bbox_srid=bbox_srid,
+        properties=properties,
+        start=start if temporal else None,
+        end=end if temporal else None,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def storage_srid_of(conn: Connection, cache: LayerCache) -> int:
+    return cache.get_or_compute(conn, ("storage-srid",), lambda: storage_srid(conn))

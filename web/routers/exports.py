@@ -1,0 +1,164 @@
+"""File downloads of every layer: regions of a level with chosen indicators, facilities of a
+category, projects (public fields for anonymous visitors, all fields for signed-in ones; never
+contacts) and participation events (signed-in), in the formats of ``web.exports``."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from datetime import date
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import FileResponse
+from sqlalchemy.engine import Connection
+from starlette.background import BackgroundTask
+
+from accounts.users import User
+from layers.cache import LayerCache
+from layers.errors import InvalidParameter
+from layers.sources import facility_source, region_source
+from records.events import event_source
+from records.queries import project_source
+from records.vocabulary import EVENT_TYPES
+from spatial.features import Attribution, FeatureQuery, FeatureSource
+from web.auth import Visitor, current_visitor, signed_in_reader
+from web.deps import get_cache, get_connection, get_records
+from web.exports import FORMATS, ExportOptions, export_layer, file_name
+from web.params import parse_bbox
+from web.routers.projects import parse_filter
+
+router = APIRouter(tags=["exports"])
+_FORMAT_HELP = "; ".join(f"`{f.key}`: {f.label}" for f in FORMATS.values())
+_BAD = {404: {"description": "Unknown layer"}, 422: {"description": "Bad parameter"}}
+
+
+class ExportParams:
+    """The format and its options, and the bounding box, shared by every export."""
+
+    def __init__(
+        self,
+        format: str = Query("gpkg", description=_FORMAT_HELP),
+        bbox: str | None = Query(None, description="west,south,east,north in degrees"),
+        precision: int = Query(6, description="Decimals of GeoJSON coordinates (WGS 84)"),
+        csv_geometry: str = Query("wkt", description="CSV geometry: `wkt` or `xy`"),
+        csv_decimal: str = Query("point", description="CSV decimal mark: `point` or `comma`"),
+        csv_bom: bool = Query(False, description="CSV with a UTF-8 byte order mark"),
+    ) -> None:
+        self.options = ExportOptions(
+            format=format,
+            precision=precision,
+            csv_geometry=csv_geometry,
+            csv_decimal=csv_decimal,
+            csv_bom=csv_bom,
+        )
+        self.bbox = parse_bbox(bbox)
+
+    def query(self, on: date | None = None) -> FeatureQuery:
+        return FeatureQuery(bbox=self.bbox, start=on, end=on)
+
+
+def send_export(
+    conn: Connection, source: FeatureSource, query: FeatureQuery, options: ExportOptions
+) -> FileResponse:
+    """Write the file into a private directory, send it, then remove the directory."""
+    directory = Path(tempfile.mkdtemp(prefix="sz-export-"))
+    try:
+        path = export_layer(conn, source, query, options, directory)
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    return FileResponse(
+        path,
+        media_type=FORMATS[options.format].media_type,
+        filename=file_name(source, options),
+        background=BackgroundTask(shutil.rmtree, directory, ignore_errors=True),
+    )
+
+
+def _indicator_list(raw: str | None) -> list[str]:
+    return [k.strip() for k in (raw or "").split(",") if k.strip()]
+
+
+@router.get(
+    "/exports/regions/{system}/{level}",
+    summary="Regions of a level with indicator values of a period, as a file",
+    response_class=FileResponse,
+    responses=_BAD,
+)
+def export_regions(
+    system: str,
+    level: str,
+    indicators: str | None = Query(None, description="Indicator keys, comma-separated"),
+    period: date | None = Query(None, description="Reference date; default the latest"),
+    region: str | None = Query(None, description="Only this region and its descendants"),
+    params: ExportParams = Depends(),
+    conn: Connection = Depends(get_connection),
+    cache: LayerCache = Depends(get_cache),
+) -> FileResponse:
+    source = region_source(conn, cache, system, level, _indicator_list(indicators), period, region)
+    return send_export(conn, source, params.query(), params.options)
+
+
+@router.get(
+    "/exports/facilities/{category}",
+    summary="Facilities of a category, as a file",
+    response_class=FileResponse,
+    responses=_BAD,
+)
+def export_facilities(
+    category: str,
+    system: str | None = Query(None, description="Region system of `region`"),
+    region: str | None = Query(None, description="Only facilities inside this region"),
+    period: date | None = Query(None, description="Only facilities of this date"),
+    params: ExportParams = Depends(),
+    conn: Connection = Depends(get_connection),
+) -> FileResponse:
+    source = facility_source(conn, category, system, region)
+    return send_export(conn, source, params.query(period), params.options)
+
+
+@router.get(
+    "/exports/projects",
+    summary="Projects as a file: public fields for anonymous visitors, all for signed-in",
+    response_class=FileResponse,
+    responses=_BAD,
+)
+def export_projects(
+    system: str | None = Query(None, description="Region system of `region`"),
+    region: str | None = Query(None, description="Region code of any level"),
+    status: str | None = None,
+    topic: str | None = None,
+    period: date | None = Query(None, description="Running on this date"),
+    params: ExportParams = Depends(),
+    conn: Connection = Depends(get_connection),
+    visitor: Visitor = Depends(current_visitor),
+    records: Attribution = Depends(get_records),
+) -> FileResponse:
+    filters = parse_filter(visitor, system, region, status, topic, None, None, None)
+    source = project_source(conn, filters, records)
+    return send_export(conn, source, params.query(period), params.options)
+
+
+@router.get(
+    "/exports/events",
+    summary="Participation events as a file (signed-in users)",
+    response_class=FileResponse,
+    responses={**_BAD, 401: {"description": "Not signed in"}},
+)
+def export_events(
+    system: str | None = Query(None, description="Region system of `region`"),
+    region: str | None = Query(None, description="Region code of any level"),
+    year: int | None = Query(None, ge=1900, le=2200),
+    type: str | None = Query(None, description="Event type"),
+    params: ExportParams = Depends(),
+    conn: Connection = Depends(get_connection),
+    user: User = Depends(signed_in_reader),
+    records: Attribution = Depends(get_records),
+) -> FileResponse:
+    if region is not None and system is None:
+        raise InvalidParameter("region needs system, e.g. system=berlin-lor-2021&region=101001")
+    if type is not None and type not in EVENT_TYPES:
+        raise InvalidParameter(f"unknown event type {type!r}; allowed: {', '.join(EVENT_TYPES)}")
+    source = event_source(conn, records, system=system, region=region, year=year, event_type=type)
+    return send_export(conn, source, params.query(), params.options)

@@ -1,0 +1,245 @@
+"""OGC API – Features (Part 1 Core with GeoJSON, Part 2 CRS by reference) under ``/ogc``: the
+landing page, conformance, collections, pages of items with ``next`` links, and single items,
+in CRS84 or the storage CRS (EPSG:25833). QGIS, GDAL and OWSLib connect here directly."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from sqlalchemy.engine import Connection
+
+from layers.cache import LayerCache
+from layers.errors import NotFound
+from spatial.features import Attribution, FeatureSource, geojson_features, one_feature
+from web.deps import get_cache, get_connection, get_records, get_settings
+from web.ogc import (
+    CONFORMANCE,
+    BadOgcRequest,
+    Collection,
+    collection_source,
+    crs_list,
+    crs_uri,
+    feature_query,
+    get_collection,
+    list_collections,
+    parse_bbox,
+    parse_crs,
+    parse_datetime,
+    region_periods,
+    storage_srid_of,
+)
+from web.settings import WebSettings
+
+router = APIRouter(prefix="/ogc", tags=["OGC API Features"])
+GEOJSON = "application/geo+json"
+JSON = "application/json"
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + "/ogc"
+
+
+def _check_format(f: str | None) -> None:
+    if f not in (None, "json", "geojson"):
+        raise BadOgcRequest(f"format {f!r} is not offered; use f=json")
+
+
+def _indicators(raw: str | None, settings: WebSettings) -> list[str]:
+    if raw is None:
+        return list(settings.service_indicators)
+    return [k.strip() for k in raw.split(",") if k.strip()]
+
+
+def _collection_document(
+    collection: Collection, source: FeatureSource | None, base: str, srid: int, periods: list
+) -> dict:
+    url = f"{base}/collections/{collection.id}"
+    extent = source.extent if source is not None and source.extent else (-180, -90, 180, 90)
+    doc: dict = {
+        "id": collection.id,
+        "title": collection.title,
+        "description": collection.description,
+        "itemType": "feature",
+        "crs": crs_list(srid),
+        "storageCrs": crs_uri(srid),
+        "extent": {"spatial": {"bbox": [list(extent)], "crs": crs_list(srid)[0]}},
+        "links": [
+            {"href": url, "rel": "self", "type": JSON, "title": collection.title},
+            {"href": f"{url}/items", "rel": "items", "type": GEOJSON, "title": "Features"},
+        ],
+    }
+    if periods:
+        doc["extent"]["temporal"] = {
+            "interval": [[f"{periods[0]:%Y-%m-%d}T00:00:00Z", f"{periods[-1]:%Y-%m-%d}T00:00:00Z"]]
+        }
+    if source is not None:
+        doc["attribution"] = source.attribution_text()
+        doc["properties"] = {f.name: {"type": f.kind, "title": f.title} for f in source.fields}
+    return doc
+
+
+@router.get("", summary="Landing page")
+def landing(request: Request, f: str | None = None, settings: WebSettings = Depends(get_settings)):
+    _check_format(f)
+    base = _base(request)
+    root = str(request.base_url).rstrip("/")
+    return {
+        "title": f"{settings.title} – OGC API Features",
+        "description": "Regions with indicator values, facilities and public projects.",
+        "links": [
+            {"href": base, "rel": "self", "type": JSON, "title": "This document"},
+            {
+                "href": f"{root}/openapi.json",
+                "rel": "service-desc",
+                "type": "application/vnd.oai.openapi+json;version=3.0",
+                "title": "The API definition",
+            },
+            {"href": f"{root}/docs", "rel": "service-doc", "type": "text/html"},
+            {"href": f"{base}/conformance", "rel": "conformance", "type": JSON},
+            {"href": f"{base}/collections", "rel": "data", "type": JSON},
+        ],
+    }
+
+
+@router.get("/conformance", summary="Conformance classes")
+def conformance(f: str | None = None) -> dict:
+    _check_format(f)
+    return {"conformsTo": CONFORMANCE}
+
+
+@router.get("/collections", summary="Every collection")
+def collections(
+    request: Request,
+    f: str | None = None,
+    conn: Connection = Depends(get_connection),
+    cache: LayerCache = Depends(get_cache),
+) -> dict:
+    _check_format(f)
+    base = _base(request)
+    srid = storage_srid_of(conn, cache)
+    return {
+        "links": [{"href": f"{base}/collections", "rel": "self", "type": JSON}],
+        "crs": crs_list(srid),
+        "collections": [
+            _collection_document(c, None, base, srid, []) for c in list_collections(conn, cache)
+        ],
+    }
+
+
+@router.get("/collections/{collection_id}", summary="One collection", responses={404: {}})
+def collection(
+    collection_id: str,
+    request: Request,
+    f: str | None = None,
+    indicators: str | None = Query(None, description="Indicator keys of region collections"),
+    conn: Connection = Depends(get_connection),
+    cache: LayerCache = Depends(get_cache),
+    settings: WebSettings = Depends(get_settings),
+    records: Attribution = Depends(get_records),
+) -> dict:
+    _check_format(f)
+    chosen = get_collection(conn, cache, collection_id)
+    keys = _indicators(indicators, settings)
+    source = collection_source(conn, cache, chosen, keys, None, records)
+    periods = region_periods(conn, cache, chosen, keys)
+    return _collection_document(chosen, source, _base(request), source.srid, periods)
+
+
+@router.get(
+    "/collections/{collection_id}/items",
+    summary="Features of a collection, a page at a time",
+    response_class=Response,
+    responses={200: {"content": {GEOJSON: {}}}, 400: {}, 404: {}},
+)
+def items(
+    collection_id: str,
+    request: Request,
+    f: str | None = None,
+    limit: int | None = Query(None, ge=1, description="Features per page"),
+    offset: int = Query(0, ge=0, le=10_000_000),
+    bbox: str | None = Query(None, description="minx,miny,maxx,maxy in `bbox-crs`"),
+    bbox_crs: str | None = Query(None, alias="bbox-crs"),
+    crs: str | None = Query(None, description="CRS of the response"),
+    datetime_: str | None = Query(None, alias="datetime", description="Instant or interval"),
+    indicators: str | None = Query(None, description="Indicator keys of region collections"),
+    conn: Connection = Depends(get_connection),
+    cache: LayerCache = Depends(get_cache),
+    settings: WebSettings = Depends(get_settings),
+    records: Attribution = Depends(get_records),
+) -> Response:
+    _check_format(f)
+    chosen = get_collection(conn, cache, collection_id)
+    if limit is not None and limit > settings.ogc_max_page:
+        raise BadOgcRequest(f"limit {limit} is over the maximum of {settings.ogc_max_page}")
+    page = limit or settings.ogc_page_size
+    storage = storage_srid_of(conn, cache)
+    out_srid = parse_crs(crs, storage)
+    bbox_srid = parse_crs(bbox_crs, storage, "bbox-crs")
+    box = parse_bbox(bbox, bbox_srid)
+    start, end = parse_datetime(datetime_)
+    keys = _indicators(indicators, settings)
+    period = end if chosen.kind == "regions" else None
+    source = collection_source(conn, cache, chosen, keys, period, records)
+    query = feature_query(
+        dict(request.query_params), source, box, bbox_srid, start, end, page, offset
+    )
+    digits = settings.coordinate_decimals + 1 if out_srid == 4326 else 2
+    features, returned, more = geojson_features(conn, source, query, out_srid, digits)
+    links = [
+        {"href": str(request.url), "rel": "self", "type": GEOJSON},
+        {"href": f"{_base(request)}/collections/{chosen.id}", "rel": "collection", "type": JSON},
+    ]
+    if more:
+        following = request.url.include_query_params(offset=offset + page, limit=page)
+        links.append({"href": str(following), "rel": "next", "type": GEOJSON})
+    if offset > 0:
+        before = request.url.include_query_params(offset=max(0, offset - page), limit=page)
+        links.append({"href": str(before), "rel": "prev", "type": GEOJSON})
+    head = {
+        "type": "FeatureCollection",
+        "timeStamp": datetime.now(UTC).isoformat(timespec="seconds"),
+        "numberReturned": returned,
+        "links": links,
+        "attribution": source.attribution_text(),
+    }
+    body = json.dumps(head, ensure_ascii=False)[:-1] + ', "features": [' + features + "]}"
+    return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{crs_uri(out_srid)}>"})
+
+
+@router.get(
+    "/collections/{collection_id}/items/{feature_id}",
+    summary="One feature",
+    response_class=Response,
+    responses={200: {"content": {GEOJSON: {}}}, 404: {}},
+)
+def item(
+    collection_id: str,
+    feature_id: str,
+    request: Request,
+    f: str | None = None,
+    crs: str | None = None,
+    indicators: str | None = None,
+    conn: Connection = Depends(get_connection),
+    cache: LayerCache = Depends(get_cache),
+    settings: WebSettings = Depends(get_settings),
+    records: Attribution = Depends(get_records),
+) -> Response:
+    _check_format(f)
+    chosen = get_collection(conn, cache, collection_id)
+    out_srid = parse_crs(crs, storage_srid_of(conn, cache))
+    source = collection_source(
+        conn, cache, chosen, _indicators(indicators, settings), None, records
+    )
+    digits = settings.coordinate_decimals + 1 if out_srid == 4326 else 2
+    body = one_feature(conn, source, feature_id, out_srid, digits)
+    if body is None:
+        raise NotFound(f"no feature {feature_id!r} in {collection_id}")
+    links = [
+        {"href": str(request.url), "rel": "self", "type": GEOJSON},
+        {"href": f"{_base(request)}/collections/{chosen.id}", "rel": "collection", "type": JSON},
+    ]
+    body = body[:-1] + ', "links": ' + json.dumps(links) + "}"
+    return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{crs_uri(out_srid)}>"})
