@@ -85,7 +85,7 @@ def region_source(
     arrays: dict[str, list] = {}
     notes, attributions = [], _level_attribution(conn, target)
     by_indicator: dict[str, dict[str, float | None]] = {}
-    kept = []
+    kept, used_by = [], {}
     for meta in metas:
         used = _indicator_period(conn, cache, meta, target, period) if period else None
         values: dict[str, float | None] = {}
@@ -106,12 +106,14 @@ def region_source(
             if used != period:
                 notes.append(f"{meta.key}: latest period {used:%Y-%m-%d}")
         kept.append(meta)
+        used_by[meta.key] = used
         by_indicator[meta.key] = values
         unit = f", {meta.unit}" if meta.unit else ""
         title = f"{meta.name_de} ({used:%d.%m.%Y}{unit})" if used else meta.name_de
         fields.append(Field(meta.key, _KIND.get(meta.kind, "float"), title))
         attributions.extend(_indicator_attribution(conn, meta.key))
     metas = kept
+    used_periods = {m for m in used_by.values() if m is not None}
     codes = [r["code"] for r in regions_of_level(conn, system, level)] if metas else []
     for i, meta in enumerate(metas):
         arrays[f"src_v{i}"] = [by_indicator[meta.key].get(c) for c in codes]
@@ -147,7 +149,9 @@ def region_source(
             "-".join(slug(m.key) for m in metas) if len(metas) <= 2 else f"{len(metas)}-indicators"
         )
     if period is not None and metas:
-        name_parts.append(f"{period:%Y-%m}")
+        # the file is named after the period its values are of, where they share one
+        shown = used_periods.pop() if len(used_periods) == 1 else period
+        name_parts.append(f"{shown:%Y-%m}")
     return FeatureSource(
         name="_".join(name_parts),
         title=f"{target.name} ({system})" + (f", Stand {period:%d.%m.%Y}" if metas else ""),

@@ -179,7 +179,7 @@ WITH hit AS (
 ), numbered AS (SELECT hit.*, row_number() OVER (ORDER BY hit.fid) AS q_n FROM hit)
 SELECT coalesce(string_agg(json_build_object(
         'type', 'Feature', 'id', n.fid,
-        'geometry', ST_AsGeoJSON(ST_Transform(n.geom, :q_out), :q_digits)::json,
+        'geometry', ST_AsGeoJSON(ST_Transform(n.geom, :q_out), :q_digits, 0)::json,
         'properties', row_to_json({props}))::text, ',' ORDER BY n.fid)
         FILTER (WHERE n.q_n <= :q_limit), ''),
     count(*) FILTER (WHERE n.q_n <= :q_limit), count(*) > :q_limit
@@ -217,7 +217,7 @@ def one_feature(
         key = fid
     sql = (
         "SELECT json_build_object('type', 'Feature', 'id', src.fid, 'geometry', "
-        "ST_AsGeoJSON(ST_Transform(src.geom, :q_out), :q_digits)::json, "
+        "ST_AsGeoJSON(ST_Transform(src.geom, :q_out), :q_digits, 0)::json, "
         f"'properties', row_to_json({_property_row(source, 'src')}))::text "
         f"FROM ({source.relation}) AS src WHERE src.fid = :q_fid"
     )
