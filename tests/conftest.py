@@ -23,6 +23,7 @@ from webserver import (  # noqa: F401
     page,
     records_client,
     records_server,
+    server_process,
     shots,
     web_settings,
 )

@@ -4,12 +4,16 @@ to ``test-artifacts/browser``."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
@@ -52,6 +56,39 @@ def records_client(records_url, web_settings) -> Iterator[TestClient]:
 @pytest.fixture(scope="session")
 def records_server(records_url, web_settings) -> Iterator[str]:
     yield from serve(records_url, web_settings)
+
+
+@pytest.fixture(scope="session")
+def server_process(berlin_url) -> Iterator[str]:
+    """The app in its own process, for clients that hold the interpreter lock while they wait
+    for the answer (GDAL through pyogrio)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {
+        **os.environ,
+        "SOZIALRAUM_DATABASE_URL": berlin_url,
+        "SOZIALRAUM_WEB_WARM_CACHE": "false",
+    }
+    command = [sys.executable, "-m", "uvicorn", "--factory", "web.app:create_app"]
+    process = subprocess.Popen(
+        [*command, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"], env=env
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            raise RuntimeError("the server process did not start")
+        time.sleep(0.2)
+    yield base
+    process.terminate()
+    process.wait(timeout=20)
 
 
 def serve(url: str, web_settings: WebSettings) -> Iterator[str]:

@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pyogrio
 import pytest
+from people import MARZAHN_NORD, project_body, square
 from sqlalchemy import text
 
 from layers.indicators import indicator_table
-from people import MARZAHN_NORD, project_body, square
 
 pytestmark = pytest.mark.mirror
 
