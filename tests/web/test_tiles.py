@@ -40,13 +40,16 @@ def test_region_tile_has_the_regions_and_their_values(client):
 
 def test_geometry_is_simplified_by_zoom(client):
     def vertices(z, x, y):
-        layer = decode(client, "berlin-lor-2021-bezirk", z, x, y)["berlin-lor-2021-bezirk"]
+        tile = decode(client, "berlin-lor-2021-bezirk", z, x, y)
+        layer = tile.get("berlin-lor-2021-bezirk", {"features": []})
         return sum(len(str(f["geometry"]["coordinates"])) for f in layer["features"])
 
-    assert vertices(9, 275, 167) < vertices(14, *MARZAHN_Z14[1:]) * 50  # sanity: both drawn
-    low = client.get("/tiles/berlin-lor-2021-plr/10/550/335.mvt").content
-    high = client.get("/tiles/berlin-lor-2021-plr/10/550/335.mvt").content
-    assert low == high  # same tile twice: cached, identical
+    # the same Bezirk boundary stretch: coarser zooms carry far fewer vertices per tile area
+    coarse = vertices(9, 275, 167)
+    fine = sum(vertices(12, x, y) for x in range(2200, 2208) for y in range(1336, 1344))
+    assert 0 < coarse < fine
+    again = client.get("/tiles/berlin-lor-2021-bezirk/9/275/167.mvt").content
+    assert len(again) > 0
 
 
 def test_facility_tile_and_tilejson(client):
@@ -61,7 +64,7 @@ def test_facility_tile_and_tilejson(client):
     fields = tilejson["vector_layers"][0]["fields"]
     assert fields["code"] == "String" and fields["inhabitants"] == "Number"
     west, south, east, north = tilejson["bounds"]
-    assert 13.0 < west < 13.2 and 52.6 < north < 52.7
+    assert 13.0 < west < 13.2 < 13.7 < east < 13.8 and 52.3 < south < 52.4 < 52.6 < north < 52.7
 
 
 def test_etag_and_cache_control(client):
