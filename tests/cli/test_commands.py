@@ -47,6 +47,11 @@ def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess[str]
         ["supply", "access"],
         ["users"],
         ["users", "add"],
+        ["export"],
+        ["export", "regions"],
+        ["export", "facilities"],
+        ["export", "projects"],
+        ["export", "events"],
     ],
 )
 def test_every_command_has_help(command):
@@ -166,6 +171,35 @@ def test_analysis_commands_on_berlin(berlin_url):
     bad = run("layer", "show", "berlin-lor-2021", "plr", "inhabitants", "2024-12-31",
               "--classes", "12", env=env)  # fmt: skip
     assert bad.returncode == 1 and "number of classes must be 2–9" in bad.stderr
+
+
+def test_export_from_the_command_line(berlin_url, tmp_path):
+    import pyogrio
+
+    env = {"SOZIALRAUM_DATABASE_URL": berlin_url, "COLUMNS": "200"}
+    made = run(
+        "export", "regions", "berlin-lor-2021", "bzr", "-i", "kita_places,inhabitants",
+        "-p", "2024-12-31", "--region", "10", "-f", "gpkg", "-o", str(tmp_path), env=env,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    path = tmp_path / "berlin-lor-2021_bzr_10_kita-places-inhabitants_2024-12.gpkg"
+    frame = pyogrio.read_dataframe(path)
+    assert len(frame) == 9 and frame["inhabitants"].sum() > 250_000
+    assert "kita_places: latest period 2022-12-31" in made.stdout
+    assert "attribution" in pyogrio.read_info(path)["dataset_metadata"]
+    made = run("export", "facilities", "pflegeeinrichtung", "-f", "csv", "--csv-geometry",
+               "xy", "-o", str(tmp_path), env=env)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    lines = (tmp_path / "facilities_pflegeeinrichtung.csv").read_text().splitlines()
+    assert len(lines) == 275 and lines[0].startswith("x,y,id,")
+    bad = run("export", "regions", "berlin-lor-2021", "bzr", "-f", "kml", "-o", str(tmp_path),
+              env=env)  # fmt: skip
+    assert bad.returncode == 1 and "unknown format 'kml'" in bad.stderr
+    # (readers may leave a GDAL .aux.xml beside a file they opened)
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".aux.xml")) == [
+        "berlin-lor-2021_bzr_10_kita-places-inhabitants_2024-12.gpkg",
+        "facilities_pflegeeinrichtung.csv",
+    ]
 
 
 def test_adhoc_statistics_file_from_the_command_line(db_url, tmp_path):
