@@ -10,7 +10,7 @@ ifeq ($(strip $(SOZIALRAUM_DATA_MIRROR)),)
   endif
 endif
 
-.PHONY: demo test bench lint format setup system-deps browser clean-db
+.PHONY: demo test bench peer lint format setup system-deps browser clean-db
 
 demo: setup
 	$(BIN)/sozialraum demo --port 8000
@@ -18,8 +18,11 @@ demo: setup
 test: setup browser
 	$(BIN)/pytest
 
-bench: setup browser
+bench: setup browser peer
 	$(BIN)/python -m bench
+
+peer:
+	@scripts/setup-peer.sh
 
 lint: setup
 	$(BIN)/ruff check .

@@ -10,6 +10,7 @@ from pathlib import Path
 from bench.analysis import bench_analysis
 from bench.boundaries import bench_boundaries
 from bench.full_load import bench_full_load
+from bench.services import bench_services
 from bench.web import bench_web
 from spatial.cluster import EmbeddedCluster
 from spatial.settings import PROJECT_ROOT, DataSettings
@@ -30,6 +31,7 @@ def main() -> None:
         _, loaded = bench_full_load(cluster.url(), data, repeats=max(1, min(repeats, 3)))
         bench_analysis(loaded, data)
         bench_web(loaded)
+        bench_services(loaded, repeats=repeats)
     finally:
         cluster.stop()
         shutil.rmtree(root, ignore_errors=True)

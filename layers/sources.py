@@ -19,7 +19,14 @@ from layers.errors import InvalidParameter, NotComputable, NotFound
 from layers.facilities import check_category
 from layers.levels import Level, ancestor_ids, get_level
 from layers.regions import find_region, regions_of_level
-from spatial.features import Attribution, FeatureSource, Field, extent_of, storage_srid
+from spatial.features import (
+    Attribution,
+    FeatureSource,
+    Field,
+    array_literal,
+    extent_of,
+    storage_srid,
+)
 
 MAX_INDICATORS = 60
 _KIND = {"count": "float", "class": "int"}
@@ -116,7 +123,7 @@ def region_source(
     used_periods = {m for m in used_by.values() if m is not None}
     codes = [r["code"] for r in regions_of_level(conn, system, level)] if metas else []
     for i, meta in enumerate(metas):
-        arrays[f"src_v{i}"] = [by_indicator[meta.key].get(c) for c in codes]
+        arrays[f"src_v{i}"] = array_literal([by_indicator[meta.key].get(c) for c in codes])
     params: dict = {"src_level": target.id}
     value_join = ""
     if metas:
@@ -130,7 +137,7 @@ def region_source(
             f"LEFT JOIN unnest(CAST(:src_codes AS text[]), {casts}) AS v(code, {names}) "
             "ON v.code = r.code"
         )
-        params.update(arrays, src_codes=codes)
+        params.update(arrays, src_codes=array_literal(codes))
     region_filter = ""
     if region is not None:
         params["src_ids"] = _region_ids(conn, target, system, region)

@@ -109,6 +109,21 @@ def extent_of(conn: Connection, from_where: str, params: dict) -> tuple[float, .
     return tuple(row) if row[0] is not None else (-180.0, -90.0, 180.0, 90.0)
 
 
+def array_literal(values: list) -> str:
+    """A PostgreSQL array literal of numbers or texts (None → NULL), for ``CAST(:p AS …[])``.
+    Sources bind their value arrays as one prepared string: adapting thousands of Python
+    numbers on every tile or page request cost more than the query itself."""
+    items = []
+    for value in values:
+        if value is None:
+            items.append("NULL")
+        elif isinstance(value, str):
+            items.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        else:
+            items.append(repr(float(value)))
+    return "{" + ",".join(items) + "}"
+
+
 def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -287,7 +302,9 @@ def mvt_tile(
     if source.geometry_type == "Point":
         simplified = "src.geom"
     else:
-        simplified = "ST_Simplify(src.geom, :t_tol, true)"
+        # clip to the buffered tile first: a Bezirk crossing a z14 tile has thousands of
+        # vertices outside it that would otherwise be simplified and transformed for nothing
+        simplified = "ST_Simplify(ST_ClipByBox2D(src.geom, bounds.area::box2d), :t_tol, true)"
     id_arg = ""
     if source.id_kind == "int":
         columns += ", src.fid"

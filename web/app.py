@@ -145,7 +145,7 @@ def create_app(
             return pages.error_page(request, 422, message)
         return JSONResponse(status_code=422, content={"detail": message, "errors": problems})
 
-    app.add_middleware(GZipMiddleware, minimum_size=2048)
+    app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=settings.gzip_level)
     app.add_middleware(BodyLimit, max_bytes=records.max_payload_kb * 1024)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(health.router)

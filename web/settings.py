@@ -75,6 +75,9 @@ class WebSettings(BaseSettings):
     ogc_max_page: int = Field(
         default=10_000, ge=1, le=100_000, description="Largest OGC API Features page."
     )
+    gzip_level: int = Field(
+        default=4, ge=1, le=9, description="Compression of large responses (9: smallest, slow)."
+    )
     tile_cache_entries: int = Field(
         default=2048, ge=0, le=1_000_000, description="Vector tiles kept in memory."
     )

@@ -1,0 +1,221 @@
+"""Exports, OGC API Features and vector tiles, measured in one run side by side with tipg (from
+PyPI, in its own virtual environment) serving the same 542 Planungsräume with the same 10
+indicator values from the same database: each server in its own process, one worker, requests
+one after another; medians and ratios (ours / tipg) printed."""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import text
+
+from layers.cache import LayerCache
+from layers.sources import region_source
+from spatial.features import FeatureQuery
+from spatial.settings import PROJECT_ROOT
+from spatial.store import make_engine
+from web.exports import ExportOptions, export_layer
+from web.settings import SERVICE_INDICATORS
+
+TIPG_PYTHON = PROJECT_ROOT / ".venv-tipg" / "bin" / "python"
+BERLIN = (13.08, 52.33, 13.77, 52.68)
+COLLECTION = "berlin-lor-2021-plr"
+TIPG_COLLECTION = "bench.plr"
+
+
+def berlin_tiles(per_zoom_cap: int = 60) -> list[tuple[int, int, int]]:
+    """A fixed list of about 200 tiles z10–z14 over Berlin: every tile up to z12, an even
+    sample of the others."""
+    chosen = []
+    for z in range(10, 15):
+        west, south, east, north = BERLIN
+        x0, y0 = _tile_of(west, north, z)
+        x1, y1 = _tile_of(east, south, z)
+        tiles = [(z, x, y) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)]
+        step = max(1, math.ceil(len(tiles) / per_zoom_cap))
+        chosen += tiles[::step]
+    return chosen
+
+
+def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    n = 2**z
+    rad = math.radians(lat)
+    return int((lon + 180) / 360 * n), int((1 - math.asinh(math.tan(rad)) / math.pi) / 2 * n)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _spawn(command: list[str], env: dict, probe: str) -> subprocess.Popen:
+    process = subprocess.Popen(
+        command, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(probe, timeout=5).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    process.kill()
+    raise RuntimeError(f"{command[2]} did not start: {process.stderr.read().decode()[-2000:]}")
+
+
+def _median_ms(run, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+def _bench_table(url: str) -> None:
+    """The same PLR with the same values as a plain table for tipg."""
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        source = region_source(
+            conn, LayerCache(), "berlin-lor-2021", "plr", list(SERVICE_INDICATORS)
+        )
+        conn.execute(text("DROP SCHEMA IF EXISTS bench CASCADE; CREATE SCHEMA bench"))
+        columns = ", ".join(f'src."{f.name}"' for f in source.fields)
+        conn.execute(
+            text(
+                f"CREATE TABLE bench.plr AS SELECT src.fid AS id, {columns}, src.geom "
+                f"FROM ({source.relation}) AS src"
+            ),
+            source.params,
+        )
+        conn.execute(text("ALTER TABLE bench.plr ADD PRIMARY KEY (id)"))
+        conn.execute(text("CREATE INDEX ON bench.plr USING gist (geom)"))
+        conn.execute(text("ANALYZE bench.plr"))
+    engine.dispose()
+
+
+def _export_ms(url: str, repeats: int) -> float:
+    engine = make_engine(url)
+    cache = LayerCache()
+    directory = Path(tempfile.mkdtemp(prefix="sz-bench-export-"))
+    with engine.connect() as conn:
+
+        def run() -> None:
+            source = region_source(conn, cache, "berlin-lor-2021", "plr", list(SERVICE_INDICATORS))
+            export_layer(conn, source, FeatureQuery(), ExportOptions("geojson"), directory)
+
+        run()  # the indicator tables once; then what an export costs with them cached
+        took = _median_ms(run, repeats)
+    engine.dispose()
+    return took
+
+
+def _pages_ms(client: httpx.Client, items: str, total: int, repeats: int) -> float:
+    """Median time of one page of 100 features, over every page of the collection."""
+    times = []
+    for _ in range(repeats):
+        for offset in range(0, total, 100):
+            started = time.perf_counter()
+            response = client.get(items, params={"limit": 100, "offset": offset})
+            times.append(time.perf_counter() - started)
+            assert response.status_code == 200, response.text[:300]
+    return statistics.median(times) * 1000
+
+
+def _tiles_per_s(client: httpx.Client, template: str, tiles: list) -> tuple[float, int]:
+    started = time.perf_counter()
+    size = 0
+    for z, x, y in tiles:
+        response = client.get(template.format(z=z, x=x, y=y))
+        assert response.status_code in (200, 204), response.text[:300]
+        size += len(response.content)
+    return len(tiles) / (time.perf_counter() - started), size
+
+
+def bench_services(url: str, repeats: int = 5) -> dict[str, float]:
+    if not TIPG_PYTHON.exists():
+        raise SystemExit("tipg is missing: run `make bench` (it creates .venv-tipg)")
+    _bench_table(url)
+    results: dict[str, float] = {"geojson export ms": _export_ms(url, repeats)}
+    ours_port, tipg_port = _free_port(), _free_port()
+    ours = _spawn(
+        [sys.executable, "-m", "uvicorn", "--factory", "web.app:create_app",
+         "--port", str(ours_port), "--log-level", "warning"],
+        {"SOZIALRAUM_DATABASE_URL": url, "SOZIALRAUM_WEB_WARM_CACHE": "false"},
+        f"http://127.0.0.1:{ours_port}/health",
+    )  # fmt: skip
+    tipg = _spawn(
+        [str(TIPG_PYTHON), "-m", "uvicorn", "tipg.main:app", "--port", str(tipg_port),
+         "--log-level", "warning"],
+        {"DATABASE_URL": url.replace("postgresql+psycopg", "postgresql"),
+         "TIPG_DB_SCHEMAS": '["bench"]', "TIPG_DB_SPATIAL_EXTENT": "false"},
+        f"http://127.0.0.1:{tipg_port}/collections",
+    )  # fmt: skip
+    tiles = berlin_tiles()
+    try:
+        with httpx.Client(timeout=120) as client:
+            ours_items = f"http://127.0.0.1:{ours_port}/ogc/collections/{COLLECTION}/items"
+            tipg_items = f"http://127.0.0.1:{tipg_port}/collections/{TIPG_COLLECTION}/items"
+            ours_all = client.get(ours_items, params={"limit": 542})  # computes the tables
+            tipg_all = client.get(tipg_items, params={"limit": 542})
+            assert len(ours_all.json()["features"]) == len(tipg_all.json()["features"]) == 542
+            results["geojson 542 over http ms"] = _median_ms(
+                lambda: client.get(ours_items, params={"limit": 542}), repeats
+            )
+            results["tipg geojson 542 ms"] = _median_ms(
+                lambda: client.get(tipg_items, params={"limit": 542}), repeats
+            )
+            results["ogc page of 100 ms"] = _pages_ms(client, ours_items, 542, repeats)
+            results["tipg page of 100 ms"] = _pages_ms(client, tipg_items, 542, repeats)
+            ours_tile = f"http://127.0.0.1:{ours_port}/tiles/{COLLECTION}/{{z}}/{{x}}/{{y}}.mvt"
+            tipg_tile = (
+                f"http://127.0.0.1:{tipg_port}/collections/{TIPG_COLLECTION}"
+                "/tiles/WebMercatorQuad/{z}/{x}/{y}"
+            )
+            results["tiles"] = len(tiles)
+            results["tiles/s (first pass)"], results["tile bytes"] = _tiles_per_s(
+                client, ours_tile, tiles
+            )
+            results["tiles/s (cached)"], _ = _tiles_per_s(client, ours_tile, tiles)
+            tipg_rates = [_tiles_per_s(client, tipg_tile, tiles) for _ in range(2)]
+            results["tipg tiles/s"] = statistics.median(r[0] for r in tipg_rates)
+            results["tipg tile bytes"] = tipg_rates[0][1]
+    finally:
+        for process in (ours, tipg):
+            process.terminate()
+            process.wait(timeout=20)
+    _print(results)
+    return results
+
+
+def _print(results: dict[str, float]) -> None:
+    table = Table(title="Exports, OGC API Features, vector tiles (ours vs tipg, one run)")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for key, value in results.items():
+        table.add_row(key, f"{value:,.1f}")
+    ratios = {
+        "geojson 542 over http: ours / tipg": results["geojson 542 over http ms"]
+        / results["tipg geojson 542 ms"],
+        "ogc page of 100: ours / tipg": results["ogc page of 100 ms"]
+        / results["tipg page of 100 ms"],
+        "tiles/s first pass: ours / tipg": results["tiles/s (first pass)"]
+        / results["tipg tiles/s"],
+        "tiles/s cached: ours / tipg": results["tiles/s (cached)"] / results["tipg tiles/s"],
+    }
+    for key, value in ratios.items():
+        table.add_row(key, f"{value:.2f}")
+    Console().print(table)
