@@ -23,7 +23,7 @@ class RecordSettings(BaseSettings):
     )
     max_text_chars: int = Field(default=20_000, ge=100, le=1_000_000)
     attribution: str = Field(
-        default="Sozialraumkoordination der Berliner Bezirke",
+        default="Sozialraumkoordination der Bezirke",
         description="Who to credit for projects and events in exports and services.",
     )
     licence: str = Field(
