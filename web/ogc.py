@@ -128,6 +128,13 @@ def region_periods(
         return []
 
 
+def service_indicators(raw: str | None, defaults: list[str]) -> list[str]:
+    """``indicators=a,b`` of region collections and tiles, else the configured ones."""
+    if raw is None:
+        return list(defaults)
+    return [k.strip() for k in raw.split(",") if k.strip()]
+
+
 def parse_crs(raw: str | None, storage_srid: int, what: str = "crs") -> int:
     """A CRS URI → SRID: CRS84 (4326, longitude/latitude) or the storage CRS."""
     if raw is None or raw.strip("<> ") == CRS84:

@@ -29,6 +29,7 @@ from web.ogc import (
     parse_crs,
     parse_datetime,
     region_periods,
+    service_indicators,
     storage_srid_of,
 )
 from web.settings import WebSettings
@@ -45,12 +46,6 @@ def _base(request: Request) -> str:
 def _check_format(f: str | None) -> None:
     if f not in (None, "json", "geojson"):
         raise BadOgcRequest(f"format {f!r} is not offered; use f=json")
-
-
-def _indicators(raw: str | None, settings: WebSettings) -> list[str]:
-    if raw is None:
-        return list(settings.service_indicators)
-    return [k.strip() for k in raw.split(",") if k.strip()]
 
 
 def _collection_document(
@@ -142,7 +137,7 @@ def collection(
 ) -> dict:
     _check_format(f)
     chosen = get_collection(conn, cache, collection_id)
-    keys = _indicators(indicators, settings)
+    keys = service_indicators(indicators, settings.service_indicators)
     source = collection_source(conn, cache, chosen, keys, None, records)
     periods = region_periods(conn, cache, chosen, keys)
     return _collection_document(chosen, source, _base(request), source.srid, periods)
@@ -180,7 +175,7 @@ def items(
     bbox_srid = parse_crs(bbox_crs, storage, "bbox-crs")
     box = parse_bbox(bbox, bbox_srid)
     start, end = parse_datetime(datetime_)
-    keys = _indicators(indicators, settings)
+    keys = service_indicators(indicators, settings.service_indicators)
     period = end if chosen.kind == "regions" else None
     source = collection_source(conn, cache, chosen, keys, period, records)
     query = feature_query(
@@ -231,7 +226,12 @@ def item(
     chosen = get_collection(conn, cache, collection_id)
     out_srid = parse_crs(crs, storage_srid_of(conn, cache))
     source = collection_source(
-        conn, cache, chosen, _indicators(indicators, settings), None, records
+        conn,
+        cache,
+        chosen,
+        service_indicators(indicators, settings.service_indicators),
+        None,
+        records,
     )
     digits = settings.coordinate_decimals + 1 if out_srid == 4326 else 2
     body = one_feature(conn, source, feature_id, out_srid, digits)

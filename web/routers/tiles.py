@@ -14,19 +14,13 @@ from sqlalchemy.engine import Connection
 from layers.cache import LayerCache
 from spatial.features import Attribution, mvt_tile
 from web.deps import get_cache, get_connection, get_records, get_settings
-from web.ogc import BadOgcRequest, collection_source, get_collection
+from web.ogc import BadOgcRequest, collection_source, get_collection, service_indicators
 from web.settings import WebSettings
 
 router = APIRouter(prefix="/tiles", tags=["vector tiles"])
 MVT = "application/vnd.mapbox-vector-tile"
 MAX_ZOOM = 22
 _KINDS = {"int": "Number", "float": "Number", "bool": "Boolean"}
-
-
-def _indicators(raw: str | None, settings: WebSettings) -> list[str]:
-    if raw is None:
-        return list(settings.service_indicators)
-    return [k.strip() for k in raw.split(",") if k.strip()]
 
 
 @router.get("/{layer}.json", summary="TileJSON of a layer", responses={404: {}})
@@ -42,7 +36,12 @@ def tilejson(
 ) -> dict:
     chosen = get_collection(conn, cache, layer)
     source = collection_source(
-        conn, cache, chosen, _indicators(indicators, settings), period, records
+        conn,
+        cache,
+        chosen,
+        service_indicators(indicators, settings.service_indicators),
+        period,
+        records,
     )
     query = request.url.query
     url = str(request.base_url).rstrip("/") + f"/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt"
@@ -90,7 +89,7 @@ def tile(
     if x >= 2**z or y >= 2**z:
         raise BadOgcRequest(f"tile {z}/{x}/{y} does not exist: x and y must be below {2**z}")
     chosen = get_collection(conn, cache, layer)
-    keys = _indicators(indicators, settings)
+    keys = service_indicators(indicators, settings.service_indicators)
 
     def compute() -> tuple[bytes, str]:
         source = collection_source(conn, cache, chosen, keys, period, records)
