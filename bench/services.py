@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import text
 
+from bench.web import median_ms
 from layers.cache import LayerCache
 from layers.sources import region_source
 from spatial.features import FeatureQuery
@@ -76,15 +77,6 @@ def _spawn(command: list[str], env: dict, probe: str) -> subprocess.Popen:
     raise RuntimeError(f"{command[2]} did not start: {process.stderr.read().decode()[-2000:]}")
 
 
-def _median_ms(run, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000
-
-
 def _bench_table(url: str) -> None:
     """The same PLR with the same values as a plain table for tipg."""
     engine = make_engine(url)
@@ -118,7 +110,7 @@ def _export_ms(url: str, repeats: int) -> float:
             export_layer(conn, source, FeatureQuery(), ExportOptions("geojson"), directory)
 
         run()  # the indicator tables once; then what an export costs with them cached
-        took = _median_ms(run, repeats)
+        took = median_ms(run, repeats)
     engine.dispose()
     return took
 
@@ -172,10 +164,10 @@ def bench_services(url: str, repeats: int = 5) -> dict[str, float]:
             ours_all = client.get(ours_items, params={"limit": 542})  # computes the tables
             tipg_all = client.get(tipg_items, params={"limit": 542})
             assert len(ours_all.json()["features"]) == len(tipg_all.json()["features"]) == 542
-            results["geojson 542 over http ms"] = _median_ms(
+            results["geojson 542 over http ms"] = median_ms(
                 lambda: client.get(ours_items, params={"limit": 542}), repeats
             )
-            results["tipg geojson 542 ms"] = _median_ms(
+            results["tipg geojson 542 ms"] = median_ms(
                 lambda: client.get(tipg_items, params={"limit": 542}), repeats
             )
             results["ogc page of 100 ms"] = _pages_ms(client, ours_items, 542, repeats)

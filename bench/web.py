@@ -28,7 +28,7 @@ PAGE = "/?level=plr&indicator=share_age_above_65"
 CHROMIUM = "/usr/bin/chromium"
 
 
-def _median_ms(run, repeats: int) -> float:
+def median_ms(run, repeats: int) -> float:
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
@@ -108,16 +108,16 @@ def bench_web(url: str, repeats: int = 20) -> dict[str, float]:
         started = time.perf_counter()
         body = client.get(CHOROPLETH).content
         results["choropleth cold ms"] = (time.perf_counter() - started) * 1000
-        results["choropleth warm ms"] = _median_ms(lambda: client.get(CHOROPLETH), repeats)
+        results["choropleth warm ms"] = median_ms(lambda: client.get(CHOROPLETH), repeats)
         app.state.cache.clear()
-        results["choropleth recomputed ms"] = _median_ms(
+        results["choropleth recomputed ms"] = median_ms(
             lambda: (app.state.cache.clear(), client.get(CHOROPLETH)), max(3, repeats // 4)
         )
         results["choropleth bytes"] = len(body)
         packed = client.get(CHOROPLETH, headers={"Accept-Encoding": "gzip"}).headers
         results["choropleth gzip bytes"] = int(packed["content-length"])
     baseline = _baseline(url)
-    results["baseline ms"] = _median_ms(lambda: _baseline(url), max(3, repeats // 4))
+    results["baseline ms"] = median_ms(lambda: _baseline(url), max(3, repeats // 4))
     results["baseline bytes"] = len(baseline)
     server, base = _serve(
         create_app(WebSettings(warm_cache=False), StoreSettings(database_url=url))

@@ -118,8 +118,8 @@ def region_source(
         unit = f", {meta.unit}" if meta.unit else ""
         title = f"{meta.name_de} ({used:%d.%m.%Y}{unit})" if used else meta.name_de
         fields.append(Field(meta.key, _KIND.get(meta.kind, "float"), title))
-        attributions.extend(_indicator_attribution(conn, meta.key))
     metas = kept
+    attributions.extend(_indicator_attribution(conn, *(m.key for m in metas)))
     used_periods = {m for m in used_by.values() if m is not None}
     codes = [r["code"] for r in regions_of_level(conn, system, level)] if metas else []
     for i, meta in enumerate(metas):
