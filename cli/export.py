@@ -52,10 +52,8 @@ def _write(build, fmt, output, bbox, precision, csv_geometry, csv_decimal, csv_b
 
 def _records_attribution():
     from records.settings import RecordSettings
-    from spatial.features import Attribution
 
-    settings = RecordSettings()
-    return Attribution("Projekte und Beteiligung", settings.licence, settings.attribution)
+    return RecordSettings().credit()
 
 
 @export_app.command("regions")
@@ -78,8 +76,9 @@ def export_regions(
     """Regions of a level with indicator values of a period."""
     from layers.cache import LayerCache
     from layers.sources import region_source
+    from web.params import parse_keys
 
-    keys = [k.strip() for k in indicators.split(",") if k.strip()]
+    keys = parse_keys(indicators)
     on = date.fromisoformat(period) if period else None
     _write(
         lambda conn: region_source(conn, LayerCache(), system, level, keys, on, region),

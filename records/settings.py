@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from spatial.features import Attribution
+
 
 class RecordSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SOZIALRAUM_RECORDS_", extra="ignore")
@@ -29,3 +31,7 @@ class RecordSettings(BaseSettings):
     licence: str = Field(
         default="dl-de/by-2.0", description="Licence of exported projects and events."
     )
+
+    def credit(self) -> Attribution:
+        """How exports and services credit projects and events."""
+        return Attribution("Projekte und Beteiligung", self.licence, self.attribution)

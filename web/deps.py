@@ -34,5 +34,4 @@ def get_engine(request: Request) -> Engine:
 
 def get_records(request: Request) -> Attribution:
     """Whom exports and services credit for projects and events."""
-    records = request.app.state.record_settings
-    return Attribution("Projekte und Beteiligung", records.licence, records.attribution)
+    return request.app.state.record_settings.credit()

@@ -19,6 +19,7 @@ from layers.sources import facility_source, known_region_layers, region_source
 from records.queries import ProjectFilter, project_source
 from spatial.errors import SozialraumError
 from spatial.features import Attribution, FeatureQuery, FeatureSource, storage_srid
+from web.params import parse_keys
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/{}"
@@ -43,6 +44,12 @@ class Collection:
     system: str | None = None
     level: str | None = None
     category: str | None = None
+
+    @property
+    def follows_ingest(self) -> bool:
+        """Whether the store's data version covers it (projects change with every edit,
+        without an ingest run, so results of theirs must not be kept)."""
+        return self.kind != "projects"
 
 
 def list_collections(conn: Connection, cache: LayerCache) -> list[Collection]:
@@ -110,8 +117,8 @@ def collection_source(
         return project_source(conn, ProjectFilter(public_only=True), records)
 
     key = ("ogc-source", collection.id, tuple(indicators), period)
-    if collection.kind == "projects":
-        return compute()  # projects change with every edit; no ingest run marks it
+    if not collection.follows_ingest:
+        return compute()
     return cache.get_or_compute(conn, key, compute)
 
 
@@ -130,9 +137,7 @@ def region_periods(
 
 def service_indicators(raw: str | None, defaults: list[str]) -> list[str]:
     """``indicators=a,b`` of region collections and tiles, else the configured ones."""
-    if raw is None:
-        return list(defaults)
-    return [k.strip() for k in raw.split(",") if k.strip()]
+    return list(defaults) if raw is None else parse_keys(raw)
 
 
 def parse_crs(raw: str | None, storage_srid: int, what: str = "crs") -> int:

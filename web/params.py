@@ -25,6 +25,17 @@ def parse_bbox(raw: str | None) -> BBox | None:
     return west, south, east, north
 
 
+def parse_keys(raw: str | None) -> list[str]:
+    """``a, b,c`` → ``["a", "b", "c"]`` (indicator keys and the like)."""
+    return [k.strip() for k in (raw or "").split(",") if k.strip()]
+
+
+def check_region_filter(system: str | None, region: str | None) -> None:
+    """A region code means nothing without the system it belongs to."""
+    if region is not None and system is None:
+        raise InvalidParameter("region needs system, e.g. system=berlin-lor-2021&region=101001")
+
+
 def parse_breaks(raw: str | None) -> list[float] | None:
     if not raw:
         return None

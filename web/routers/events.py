@@ -21,11 +21,20 @@ from records.history import history_of
 from records.vocabulary import EVENT_TYPES
 from web.auth import Writer, record_writer, signed_in_reader
 from web.deps import get_connection, get_settings
-from web.params import capped_limit
+from web.params import capped_limit, check_region_filter
 from web.routers.projects import WRITE_ERRORS
 from web.settings import WebSettings
 
 router = APIRouter(tags=["events"])
+
+
+def check_event_filter(system: str | None, region: str | None, event_type: str | None) -> None:
+    """The filters of event lists and exports: a region with its system, a known type."""
+    check_region_filter(system, region)
+    if event_type is not None and event_type not in EVENT_TYPES:
+        raise InvalidParameter(
+            f"unknown event type {event_type!r}; allowed: {', '.join(EVENT_TYPES)}"
+        )
 
 
 @router.get("/events", summary="Participation events (signed-in users)")
@@ -39,10 +48,7 @@ def events(
     user: User = Depends(signed_in_reader),
     settings: WebSettings = Depends(get_settings),
 ) -> list[dict]:
-    if region is not None and system is None:
-        raise InvalidParameter("region needs system, e.g. system=berlin-lor-2021&region=101001")
-    if type is not None and type not in EVENT_TYPES:
-        raise InvalidParameter(f"unknown event type {type!r}; allowed: {', '.join(EVENT_TYPES)}")
+    check_event_filter(system, region, type)
     return list_events(
         conn,
         system=system,

@@ -16,16 +16,15 @@ from starlette.background import BackgroundTask
 
 from accounts.users import User
 from layers.cache import LayerCache
-from layers.errors import InvalidParameter
 from layers.sources import facility_source, region_source
 from records.events import event_source
 from records.queries import project_source
-from records.vocabulary import EVENT_TYPES
 from spatial.features import Attribution, FeatureQuery, FeatureSource
 from web.auth import Visitor, current_visitor, signed_in_reader
 from web.deps import get_cache, get_connection, get_records
 from web.exports import FORMATS, ExportOptions, export_layer, file_name
-from web.params import parse_bbox
+from web.params import parse_bbox, parse_keys
+from web.routers.events import check_event_filter
 from web.routers.projects import parse_filter
 
 router = APIRouter(tags=["exports"])
@@ -76,10 +75,6 @@ def send_export(
     )
 
 
-def _indicator_list(raw: str | None) -> list[str]:
-    return [k.strip() for k in (raw or "").split(",") if k.strip()]
-
-
 @router.get(
     "/exports/regions/{system}/{level}",
     summary="Regions of a level with indicator values of a period, as a file",
@@ -96,7 +91,7 @@ def export_regions(
     conn: Connection = Depends(get_connection),
     cache: LayerCache = Depends(get_cache),
 ) -> FileResponse:
-    source = region_source(conn, cache, system, level, _indicator_list(indicators), period, region)
+    source = region_source(conn, cache, system, level, parse_keys(indicators), period, region)
     return send_export(conn, source, params.query(), params.options)
 
 
@@ -156,9 +151,6 @@ def export_events(
     user: User = Depends(signed_in_reader),
     records: Attribution = Depends(get_records),
 ) -> FileResponse:
-    if region is not None and system is None:
-        raise InvalidParameter("region needs system, e.g. system=berlin-lor-2021&region=101001")
-    if type is not None and type not in EVENT_TYPES:
-        raise InvalidParameter(f"unknown event type {type!r}; allowed: {', '.join(EVENT_TYPES)}")
+    check_event_filter(system, region, type)
     source = event_source(conn, records, system=system, region=region, year=year, event_type=type)
     return send_export(conn, source, params.query(), params.options)

@@ -6,11 +6,10 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from sqlalchemy.engine import Connection
 
-from layers.errors import InvalidParameter
 from layers.facilities import facilities_geojson, facility_categories
 from layers.regions import find_region
 from web.deps import get_connection, get_settings
-from web.params import capped_limit, parse_bbox
+from web.params import capped_limit, check_region_filter, parse_bbox
 from web.settings import WebSettings
 
 router = APIRouter(tags=["facilities"])
@@ -44,8 +43,7 @@ def facilities(
     conn: Connection = Depends(get_connection),
     settings: WebSettings = Depends(get_settings),
 ) -> Response:
-    if region is not None and system is None:
-        raise InvalidParameter("region needs system, e.g. system=berlin-lor-2021&region=101001")
+    check_region_filter(system, region)
     found = find_region(conn, system, region) if region is not None else None
     features, returned, truncated = facilities_geojson(
         conn,

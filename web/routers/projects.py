@@ -37,7 +37,7 @@ from records.vocabulary import (
 )
 from web.auth import Visitor, Writer, current_visitor, record_writer, signed_in_reader
 from web.deps import get_connection, get_settings
-from web.params import capped_limit, parse_bbox
+from web.params import capped_limit, check_region_filter, parse_bbox
 from web.settings import WebSettings
 
 router = APIRouter(tags=["projects"])
@@ -73,8 +73,7 @@ def parse_filter(
     active_to: date | None,
     bbox: str | None,
 ) -> ProjectFilter:
-    if region is not None and system is None:
-        raise InvalidParameter("region needs system, e.g. system=berlin-lor-2021&region=101001")
+    check_region_filter(system, region)
     if status is not None and status not in PROJECT_STATUSES:
         raise InvalidParameter(f"unknown status {status!r}; allowed: {', '.join(PROJECT_STATUSES)}")
     if topic is not None and topic not in PROJECT_TOPICS:

@@ -96,7 +96,7 @@ def tile(
         data = mvt_tile(conn, source, layer, z, x, y)
         return data, '"' + hashlib.blake2b(data, digest_size=12).hexdigest() + '"'
 
-    if chosen.kind == "projects":  # edited without an ingest run: never served from memory
+    if not chosen.follows_ingest:
         data, etag = compute()
     else:
         tiles: LayerCache = request.app.state.tiles
