@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from layers.errors import NotFound
-from layers.levels import Level, get_level, levels_of
+from layers.levels import ANCESTORS, Level, get_level, levels_of
 
 _SYSTEMS_SQL = """
 SELECT s.key, s.name, s.city, s.valid_from, s.valid_to, s.source, s.licence, s.attribution,
@@ -175,3 +175,21 @@ def newest_system(conn: Connection) -> str:
     if key is None:
         raise NotFound("no region system is loaded; see: sozialraum ingest boundaries --help")
     return key
+
+
+def descendants_at(conn: Connection, region: Region, level: Level) -> list[Region]:
+    """The regions of the finer ``level`` inside ``region`` (by the stored parent codes),
+    by code; the region itself when ``level`` is its own."""
+    if level.id == region.level.id:
+        return [region]
+    if level.rank < region.level.rank:
+        raise NotFound(f"{level.name} is not finer than {region.level.name}")
+    rows = conn.execute(
+        text(
+            ANCESTORS + "SELECT r.id, r.code, r.name, r.parent_code, r.area_m2 "
+            "FROM ancestors a JOIN regions r ON r.id = a.base_id "
+            "WHERE a.target_id = :region ORDER BY r.code"
+        ),
+        {"source": level.id, "target_rank": region.level.rank, "region": region.id},
+    ).all()
+    return [Region(**r._mapping, level=level) for r in rows]

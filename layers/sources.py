@@ -90,7 +90,7 @@ def region_source(
         Field("area_km2", "float", "Fläche (km²)"),
     ]
     arrays: dict[str, list] = {}
-    notes, attributions = [], _level_attribution(conn, target)
+    notes, attributions = [], level_attribution(conn, target)
     by_indicator: dict[str, dict[str, float | None]] = {}
     kept, used_by = [], {}
     for meta in metas:
@@ -119,7 +119,7 @@ def region_source(
         title = f"{meta.name_de} ({used:%d.%m.%Y}{unit})" if used else meta.name_de
         fields.append(Field(meta.key, _KIND.get(meta.kind, "float"), title))
     metas = kept
-    attributions.extend(_indicator_attribution(conn, *(m.key for m in metas)))
+    attributions.extend(indicator_attribution(conn, *(m.key for m in metas)))
     used_periods = {m for m in used_by.values() if m is not None}
     codes = [r["code"] for r in regions_of_level(conn, system, level)] if metas else []
     for i, meta in enumerate(metas):
@@ -174,7 +174,7 @@ def region_source(
     )
 
 
-def _level_attribution(conn: Connection, level: Level) -> list[Attribution]:
+def level_attribution(conn: Connection, level: Level) -> list[Attribution]:
     row = conn.execute(
         text(
             "SELECT s.name, coalesce(l.licence, s.licence) AS licence, "
@@ -186,7 +186,7 @@ def _level_attribution(conn: Connection, level: Level) -> list[Attribution]:
     return [Attribution(f"Grenzen: {row.name}", row.licence, row.attribution)]
 
 
-def _indicator_attribution(conn: Connection, *keys: str) -> list[Attribution]:
+def indicator_attribution(conn: Connection, *keys: str) -> list[Attribution]:
     rows = conn.execute(
         text(
             "SELECT DISTINCT source, licence, attribution FROM indicators "
@@ -240,7 +240,7 @@ def facility_source(
         fields=fields,
         geometry_type="Point",
         srid=storage_srid(conn),
-        attributions=tuple(_indicator_attribution(conn, f"{category}_count", f"{category}_places")),
+        attributions=tuple(indicator_attribution(conn, f"{category}_count", f"{category}_places")),
         temporal=("period", "period"),
         extent=extent_of(conn, "facilities WHERE category = :c", {"c": category}),
     )

@@ -238,7 +238,11 @@ def delete_event(conn: Connection, event_id: int, version: int, user: User) -> N
 
 
 def _event_where(
-    system: str | None, region: str | None, year: int | None, event_type: str | None
+    system: str | None,
+    region: str | None,
+    year: int | None,
+    event_type: str | None,
+    since: date | None = None,
 ) -> tuple[str, dict]:
     clauses = ["e.deleted_at IS NULL"]
     params: dict = {}
@@ -255,6 +259,9 @@ def _event_where(
     if event_type is not None:
         clauses.append("e.type = :type")
         params["type"] = event_type
+    if since is not None:
+        clauses.append("e.held_on >= :since")
+        params["since"] = since
     return " AND ".join(clauses), params
 
 
@@ -265,9 +272,10 @@ def list_events(
     region: str | None = None,
     year: int | None = None,
     event_type: str | None = None,
+    since: date | None = None,
     limit: int = 500,
 ) -> list[dict]:
-    where, params = _event_where(system, region, year, event_type)
+    where, params = _event_where(system, region, year, event_type, since)
     rows = conn.execute(
         text(
             "SELECT e.id, e.version, e.type, e.title, e.held_on, e.participants, e.groups, "

@@ -12,7 +12,7 @@ from records.errors import Forbidden, RecordNotFound, VersionConflict
 from records.history import changed_fields, state_at
 
 # entity name (as in the history) → its table; fixed names, never user input
-TABLES = {"project": "projects", "event": "events"}
+TABLES = {"project": "projects", "event": "events", "section": "profile_sections"}
 
 
 def check_scope(user: User, districts: list[str], what: str) -> None:
