@@ -15,6 +15,7 @@ from rich.console import Console
 from cli.analysis import crosswalk_app, layer_app, supply_app
 from cli.export import export_app
 from cli.ingest import ingest_app
+from cli.profiles import profiles_app
 from cli.users import users_app
 from spatial.cluster import EmbeddedCluster
 from spatial.errors import SozialraumError
@@ -40,6 +41,7 @@ app.add_typer(crosswalk_app, name="crosswalk")
 app.add_typer(supply_app, name="supply")
 app.add_typer(users_app, name="users")
 app.add_typer(export_app, name="export")
+app.add_typer(profiles_app, name="profiles")
 
 
 @app.callback()

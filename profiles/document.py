@@ -15,7 +15,6 @@ from markupsafe import Markup
 
 from layers.classify import format_number
 from profiles.content import Profile
-from records.vocabulary import slug
 from profiles.pictures import (
     classes_map_svg,
     comparison_bars_svg,
@@ -24,6 +23,7 @@ from profiles.pictures import (
     points_map_svg,
     stacked_series_svg,
 )
+from records.vocabulary import slug
 
 TEMPLATES = Path(__file__).parent / "templates"
 BERLIN = ZoneInfo("Europe/Berlin")

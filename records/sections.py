@@ -94,6 +94,21 @@ def sections_of(conn: Connection, region_id: int, *, public_only: bool) -> list[
     return [_state(r) for r in rows]
 
 
+def _find(conn: Connection, region_id: int, key: str) -> int | None:
+    return conn.execute(
+        text("SELECT id FROM profile_sections WHERE region_id = :r AND key = :k"),
+        {"r": region_id, "k": key},
+    ).scalar()
+
+
+def section_id_of(conn: Connection, region_id: int, key: str) -> int:
+    """The id of a region's section (deleted ones too: they can be restored)."""
+    found = _find(conn, region_id, key)
+    if found is None:
+        raise RecordNotFound(f"the profile has no section {key!r}")
+    return found
+
+
 def save_section(
     conn: Connection, region_id: int, key: str | None, data: SectionInput, user: User
 ) -> dict:
@@ -104,12 +119,7 @@ def save_section(
     title = data.title.strip() or STANDARD_SECTIONS.get(key or "", "")
     if not title:
         raise InvalidRecord("a free section needs a title")
-    existing = None
-    if key is not None:
-        existing = conn.execute(
-            text("SELECT id FROM profile_sections WHERE region_id = :r AND key = :k"),
-            {"r": region_id, "k": key},
-        ).scalar()
+    existing = _find(conn, region_id, key) if key is not None else None
     if existing is None:
         if key is not None and key.startswith(FREE_PREFIX):
             raise RecordNotFound(f"the profile has no section {key!r}")

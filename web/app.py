@@ -22,6 +22,7 @@ from layers.choropleth import warm_tables
 from layers.errors import InvalidParameter, NotComputable, NotFound
 from layers.figures import catalog_keys
 from layers.regions import newest_system
+from profiles.settings import ProfileSettings
 from records.errors import Forbidden, InvalidRecord, RecordNotFound, VersionConflict
 from records.history import without_contacts as _without_contacts
 from records.settings import RecordSettings
@@ -39,8 +40,10 @@ from web.routers import (
     maps,
     ogc,
     pages,
+    profiles,
     projects,
     regions,
+    sections,
     systems,
     tiles,
     users,
@@ -84,6 +87,7 @@ def create_app(
     settings: WebSettings | None = None,
     store: StoreSettings | None = None,
     records: RecordSettings | None = None,
+    profile_settings: ProfileSettings | None = None,
 ) -> FastAPI:
     settings = settings or WebSettings()
     store = store or StoreSettings()
@@ -118,6 +122,7 @@ def create_app(
     app.state.settings = settings
     app.state.store_settings = store
     app.state.record_settings = records
+    app.state.profile_settings = profile_settings or ProfileSettings()
     app.state.cache = LayerCache(settings.cache_entries)
     app.state.tiles = LayerCache(settings.tile_cache_entries)
 
@@ -159,10 +164,12 @@ def create_app(
         events,
         users,
         exports,
+        sections,
     ):
         app.include_router(router.router, prefix="/api")
     app.include_router(ogc.router)
     app.include_router(tiles.router)
     app.include_router(pages.router)
     app.include_router(workspace.router)
+    app.include_router(profiles.router)
     return app

@@ -9,6 +9,7 @@ from fastapi import Request
 from sqlalchemy.engine import Connection, Engine
 
 from layers.cache import LayerCache
+from profiles.settings import ProfileSettings
 from spatial.features import Attribution
 from web.settings import WebSettings
 
@@ -35,3 +36,7 @@ def get_engine(request: Request) -> Engine:
 def get_records(request: Request) -> Attribution:
     """Whom exports and services credit for projects and events."""
     return request.app.state.record_settings.credit()
+
+
+def get_profile_settings(request: Request) -> ProfileSettings:
+    return request.app.state.profile_settings
