@@ -1,8 +1,37 @@
 #!/usr/bin/env bash
 # Make sure PostgreSQL server binaries and PostGIS are installed (apt, when we are root on
-# Debian); otherwise say exactly what to install. Prints nothing when all is there.
-# With --browser also Debian's chromium, which the browser tests and benchmarks drive.
+# Debian), and Pango and fonts for the PDF profiles; otherwise say exactly what to install.
+# Prints nothing when all is there.
+# With --browser also what the tests and benchmarks drive: Debian's chromium, and poppler's
+# pdftotext/pdftoppm that read the PDF profiles back.
 set -euo pipefail
+
+apt_install() {
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing $* (apt)…"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  fi
+}
+
+if [ "${1:-}" = "--browser" ] && ! command -v pdftoppm >/dev/null; then
+  apt_install poppler-utils
+  command -v pdftoppm >/dev/null || {
+    echo "error: the profile tests need poppler: sudo apt-get install poppler-utils" >&2
+    exit 1
+  }
+fi
+
+# WeasyPrint (PDF profiles) loads Pango at run time; DejaVu is the documents' font
+if ! ldconfig -p 2>/dev/null | grep "libpangoft2-1.0.so.0" >/dev/null \
+  || [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
+  apt_install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+  if ! ldconfig -p 2>/dev/null | grep "libpangoft2-1.0.so.0" >/dev/null; then
+    echo "error: PDF profiles need Pango: sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0" >&2
+    exit 1
+  fi
+fi
 
 if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -5,6 +5,7 @@ to ``test-artifacts/browser``."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
+from people import PASSWORD
 
 from spatial.settings import StoreSettings
 from web.app import create_app
@@ -137,3 +139,12 @@ def page(browser):
 def shots() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+def log_in(page, base: str, username: str, target: str) -> None:
+    """Sign in through the login form and wait for the redirect to ``target``."""
+    page.goto(f"{base}/login?next={target}")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(re.escape(target) + "$"))

@@ -202,6 +202,28 @@ def test_export_from_the_command_line(berlin_url, tmp_path):
     ]
 
 
+def test_profiles_of_a_bezirk_from_the_command_line(berlin_url, tmp_path):
+    env = {"SOZIALRAUM_DATABASE_URL": berlin_url, "COLUMNS": "200"}
+    out = tmp_path / "profile"
+    made = run("profiles", "build", "--level", "bzr", "--bezirk", "10", "-o", str(out), env=env)
+    assert made.returncode == 0, made.stderr
+    assert "9 profiles" in made.stdout and "9/9" in made.stdout  # the progress bar's end
+    files = sorted(p.name for p in out.iterdir())
+    assert len(files) == 9 and files[0] == "profil_berlin-lor-2021_bzr_101001_marzahn-nord.pdf"
+    assert all((out / f).read_bytes().startswith(b"%PDF") for f in files)
+    for args, message in (
+        (("--bezirk", "99"), "unknown Bezirk '99'"),
+        (("--level", "kiez"), "unknown region level berlin-lor-2021/kiez"),
+        (("--format", "docx"), "unknown profile format 'docx'"),
+    ):
+        options = {"--level": "bzr", "--bezirk": "10", "--format": "pdf"}
+        options.update(dict([args]))
+        target = tmp_path / f"bad-{args[0].strip('-')}"
+        bad = run("profiles", "build", *sum(options.items(), ()), "-o", str(target), env=env)
+        assert bad.returncode == 1 and message in bad.stderr, bad.stderr
+        assert not target.exists()
+
+
 def test_adhoc_statistics_file_from_the_command_line(db_url, tmp_path):
     env = {"SOZIALRAUM_DATABASE_URL": db_url}
     plr = write(grid(["01100101", "01100102"]), tmp_path / "plr.gpkg")

@@ -7,18 +7,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from people import PASSWORD
+from webserver import log_in
 
 pytestmark = pytest.mark.mirror
 CORNERS = [(52.5655, 13.5625), (52.5655, 13.5685), (52.5685, 13.5685), (52.5685, 13.5625)]
-
-
-def _login(page, base: str, username: str, target: str) -> None:
-    page.goto(f"{base}/login?next={target}")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(re.escape(target) + "$"))
 
 
 def _draw_polygon(page, corners) -> None:
@@ -44,7 +36,7 @@ def test_coordinator_draws_saves_and_meets_a_conflict(browser, records_server, p
     coordinator = people["coord10"].user.username
     first = browser.new_context(viewport={"width": 1400, "height": 900}, locale="de-DE")
     page = first.new_page()
-    _login(page, records_server, coordinator, "/projects/new")
+    log_in(page, records_server, coordinator, "/projects/new")
     _draw_polygon(page, CORNERS)
     assert page.evaluate("sozialraum.drawnLayer.getLayers().length") == 1
     page.fill("#title", "Spielplatz am Wuhletal")
@@ -74,7 +66,7 @@ def test_coordinator_draws_saves_and_meets_a_conflict(browser, records_server, p
     page.goto(f"{records_server}/projects/{project_id}/edit")
     second = browser.new_context(viewport={"width": 1400, "height": 900}, locale="de-DE")
     other = second.new_page()
-    _login(other, records_server, coordinator, f"/projects/{project_id}/edit")
+    log_in(other, records_server, coordinator, f"/projects/{project_id}/edit")
     other.fill("#title", "Spielplatz am Wuhletal (erweitert)")
     other.select_option("#status", "laufend")
     other.click("#save")
