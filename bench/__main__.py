@@ -10,6 +10,7 @@ from pathlib import Path
 from bench.analysis import bench_analysis
 from bench.boundaries import bench_boundaries
 from bench.full_load import bench_full_load
+from bench.profiles import bench_profiles
 from bench.services import bench_services
 from bench.web import bench_web
 from spatial.cluster import EmbeddedCluster
@@ -32,6 +33,7 @@ def main() -> None:
         bench_analysis(loaded, data)
         bench_web(loaded)
         bench_services(loaded, repeats=repeats)
+        bench_profiles(loaded, repeats=max(1, min(repeats, 3)))
     finally:
         cluster.stop()
         shutil.rmtree(root, ignore_errors=True)

@@ -207,12 +207,12 @@ def _key_figures(conn, cache, region, top, keys) -> list[KeyFigure]:
         meta = cached_indicator(conn, cache, figure.key)
         changes: list[tuple[date, str]] = []
         if meta.kind in ("count", "share", "rate") and figure.value is not None:
-            earlier = [
-                (p, v) for p, v in series(conn, cache, region, figure.key) if p < figure.period
-            ]
-            # the previous period and the first on record: short- and long-term change
-            references = dict([earlier[0], earlier[-1]]) if earlier else {}
-            for period, value in sorted(references.items(), reverse=True):
+            periods = periods_of(conn, meta, region.level, cache)
+            earlier = [p for p in periods if p < figure.period]
+            # the previous period and the first on record: short- and long-term change (only
+            # these two tables, not the whole series: each table covers the whole level)
+            for period in sorted({earlier[-1], earlier[0]} if earlier else (), reverse=True):
+                value = _value(conn, cache, region, figure.key, period)
                 if value is not None:
                     changes.append((period, signed_change(meta, figure.value - value)))
         out.append(KeyFigure(figure, changes))
