@@ -12,7 +12,7 @@ from spatial.store import StoreError, current_revision, head_revision, migrate, 
 
 
 def test_schema(engine, db_url):
-    assert current_revision(db_url) == head_revision() == "0006"
+    assert current_revision(db_url) == head_revision() == "0007"
     with engine.connect() as conn:
         indexes = dict(
             conn.execute(
@@ -41,6 +41,11 @@ def test_schema(engine, db_url):
             .all()
         )
     assert "crosswalk_pieces_target" in crosswalk_indexes
+    with engine.connect() as conn:
+        section_key = conn.execute(
+            text("SELECT indexdef FROM pg_indexes WHERE indexname = 'profile_sections_region_key'")
+        ).scalar_one()
+    assert section_key.startswith("CREATE UNIQUE INDEX")
     assert "USING gist (geom)" in indexes["regions_geom_gist"]
     assert "USING gist (geom_display)" in indexes["regions_geom_display_gist"]
     assert any("UNIQUE" in d and "(system_id, level_id, code)" in d for d in indexes.values())

@@ -1,1 +1,1 @@
-"""Server-rendered pages: the folium maps, charts and the Jinja templates' helpers."""
+"""Server-rendered pages: the folium maps and the Jinja templates' helpers."""

@@ -34,12 +34,12 @@ from layers.regions import (
     parents_of,
     region_geometry,
 )
+from profiles.pictures import series_svg
 from records.queries import projects_in_region
 from records.vocabulary import STATUS_COLOURS
 from spatial.errors import SozialraumError
 from web.auth import Visitor, current_visitor
 from web.deps import get_cache, get_connection, get_settings
-from web.pages.charts import series_svg
 from web.pages.mapview import MapConfig, Overlay, planning_map, region_map, rendered
 from web.params import parse_breaks
 from web.settings import WebSettings
