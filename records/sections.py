@@ -23,7 +23,6 @@ STANDARD_SECTIONS = {
     "ressourcen": "Ressourcen und Akteure im Gebiet",
 }
 FREE_PREFIX = "frei-"
-FIELDS = ("key", "title", "body", "public", "position")
 
 
 class SectionInput(BaseModel):
@@ -116,15 +115,20 @@ def save_section(
     the current version; the first version of a section is based on version 0."""
     if key is not None and key not in STANDARD_SECTIONS and not key.startswith(FREE_PREFIX):
         raise RecordNotFound(f"a profile has no section {key!r}")
+    existing = _find(conn, region_id, key) if key is not None else None
+    if existing is not None:
+        return update_section(conn, existing, data, user)
+    if key is not None and key.startswith(FREE_PREFIX):
+        raise RecordNotFound(f"the profile has no section {key!r}")
+    return _create(conn, region_id, key, _title(key, data), data, user)
+
+
+def _title(key: str | None, data: SectionInput) -> str:
+    """The written title, else the standard section's heading; free sections need one."""
     title = data.title.strip() or STANDARD_SECTIONS.get(key or "", "")
     if not title:
         raise InvalidRecord("a free section needs a title")
-    existing = _find(conn, region_id, key) if key is not None else None
-    if existing is None:
-        if key is not None and key.startswith(FREE_PREFIX):
-            raise RecordNotFound(f"the profile has no section {key!r}")
-        return _create(conn, region_id, key, title, data, user)
-    return update_section(conn, existing, data.model_copy(update={"title": title}), user)
+    return title
 
 
 def _create(
@@ -191,9 +195,7 @@ def update_section(
     before = _locked(conn, section_id)
     refuse_outdated(conn, before, data.version, "section")
     check_scope(user, before["districts"], "change this profile section")
-    title = data.title.strip() or STANDARD_SECTIONS.get(before["key"], "")
-    if not title:
-        raise InvalidRecord("a free section needs a title")
+    title = _title(before["key"], data)
     conn.execute(
         text(
             """

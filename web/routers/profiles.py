@@ -41,16 +41,18 @@ ACTIONS = {
 }
 
 
-def _profile(
-    conn: Connection,
-    cache: LayerCache,
+def requested_profile(
     system: str,
     code: str,
-    level: str | None,
-    visitor: Visitor,
-    settings: ProfileSettings,
-    credit: Attribution,
+    level: str | None = None,
+    conn: Connection = Depends(get_connection),
+    cache: LayerCache = Depends(get_cache),
+    visitor: Visitor = Depends(current_visitor),
+    settings: ProfileSettings = Depends(get_profile_settings),
+    credit: Attribution = Depends(get_records),
 ) -> Profile:
+    """Dependency: the profile named by the path, in the visitor's version (signed-in readers
+    get the internal one)."""
     return build_profile(
         conn,
         cache,
@@ -68,17 +70,7 @@ def _base_url(system: str, code: str) -> str:
 
 
 @router.get("/profile/{system}/{code}.pdf")
-def profile_pdf(
-    system: str,
-    code: str,
-    level: str | None = None,
-    conn: Connection = Depends(get_connection),
-    cache: LayerCache = Depends(get_cache),
-    visitor: Visitor = Depends(current_visitor),
-    settings: ProfileSettings = Depends(get_profile_settings),
-    credit: Attribution = Depends(get_records),
-) -> Response:
-    profile = _profile(conn, cache, system, code, level, visitor, settings, credit)
+def profile_pdf(profile: Profile = Depends(requested_profile)) -> Response:
     return Response(
         render_pdf(profile),
         media_type="application/pdf",
@@ -95,13 +87,10 @@ def profile_page(
     system: str,
     code: str,
     level: str | None = None,
+    profile: Profile = Depends(requested_profile),
     conn: Connection = Depends(get_connection),
-    cache: LayerCache = Depends(get_cache),
     visitor: Visitor = Depends(current_visitor),
-    settings: ProfileSettings = Depends(get_profile_settings),
-    credit: Attribution = Depends(get_records),
 ) -> HTMLResponse:
-    profile = _profile(conn, cache, system, code, level, visitor, settings, credit)
     editing = Editing(
         base_url=_base_url(system, code),
         csrf_token=visitor.csrf_token,

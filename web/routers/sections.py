@@ -58,9 +58,7 @@ def add_section(
     level: str | None = LEVEL,
     w: Writer = Depends(record_writer),
 ) -> dict:
-    with w.engine.begin() as conn:
-        region = find_region(conn, system, code, level)
-        return save_section(conn, region.id, None, data, w.user)
+    return _save(system, code, None, data, level, w)
 
 
 @router.put("/{key}", summary="Write a section (version 0: its first)", responses=WRITE_ERRORS)
@@ -71,6 +69,12 @@ def write_section(
     data: SectionInput,
     level: str | None = LEVEL,
     w: Writer = Depends(record_writer),
+) -> dict:
+    return _save(system, code, key, data, level, w)
+
+
+def _save(
+    system: str, code: str, key: str | None, data: SectionInput, level: str | None, w: Writer
 ) -> dict:
     with w.engine.begin() as conn:
         region = find_region(conn, system, code, level)
