@@ -91,9 +91,18 @@ def series(
 ) -> list[tuple[date, float | None]]:
     """The region's value of ``key`` in every period on record (None where not valid)."""
     meta = cached_indicator(conn, cache, key)
-    out = []
-    for period in periods_of(conn, meta, region.level, cache):
-        table = cached_table(conn, cache, region.level.system, region.level.key, key, period)
-        row = table.rows.set_index("code").loc[region.code]
-        out.append((period, float(row["value"]) if row["status"] == "valid" else None))
-    return out
+    return [
+        (period, value_at(conn, cache, region, key, period))
+        for period in periods_of(conn, meta, region.level, cache)
+    ]
+
+
+def value_at(
+    conn: Connection, cache: LayerCache, region: Region, key: str, period: date
+) -> float | None:
+    """The region's value of ``key`` at ``period`` (None where not valid)."""
+    table = cached_table(conn, cache, region.level.system, region.level.key, key, period)
+    rows = table.rows.set_index("code")
+    if region.code not in rows.index or rows.at[region.code, "status"] != "valid":
+        return None
+    return float(rows.at[region.code, "value"])

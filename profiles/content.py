@@ -19,13 +19,13 @@ from layers.choropleth import cached_indicator, cached_table, periods_of, value_
 from layers.classify import format_number
 from layers.errors import LayerError
 from layers.facilities import facilities_by_category
-from layers.figures import Figure, region_figures, series
-from layers.levels import levels_of
+from layers.figures import Figure, region_figures, series, value_at
+from layers.levels import Level, levels_of
 from layers.regions import Region, descendants_at, find_region, get_region_system, parents_of
 from layers.sources import indicator_attribution, level_attribution
 from profiles.settings import ProfileSettings
-from records.events import list_events
-from records.queries import projects_in_region
+from records.events import events_per_year, list_events
+from records.queries import project_counts_in_region, projects_in_region
 from records.sections import STANDARD_SECTIONS, sections_of
 from spatial.features import Attribution
 
@@ -152,14 +152,14 @@ def build_profile(
     region = find_region(conn, system, code, level)
     parents = parents_of(conn, region)
     top = parents[0] if parents else None
-    finest = levels_of(conn, region.level.system_id)[-1]
-    parts = descendants_at(conn, region, finest)
+    levels = levels_of(conn, region.level.system_id)
+    parts = descendants_at(conn, region, levels[-1])
     since = date(today.year - settings.event_years + 1, 1, 1)
-    events = list_events(
-        conn, system=system, region=region.code, since=since, limit=settings.max_items
-    )
     projects = projects_in_region(
         conn, system, region.code, public_only=not internal, limit=settings.max_items
+    )
+    project_status, project_topics = project_counts_in_region(
+        conn, system, region.code, public_only=not internal
     )
     facilities = _facilities(conn, cache, region, top)
     used = [*settings.key_indicators, *settings.age_bands, settings.population]
@@ -175,13 +175,19 @@ def build_profile(
         mss=_mss(conn, cache, parts, settings),
         facilities=facilities,
         projects=projects,
-        project_status=Counter(p["status"] for p in projects).most_common(),
-        project_topics=Counter(p["topic"] for p in projects).most_common(),
-        events=events if internal else [],
-        event_years=_event_years(events),
+        project_status=project_status,
+        project_topics=project_topics,
+        events=(
+            list_events(
+                conn, system=system, region=region.code, since=since, limit=settings.max_items
+            )
+            if internal
+            else []
+        ),
+        event_years=events_per_year(conn, system=system, region=region.code, since=since),
         events_since=since,
         sections=_sections(conn, region, internal),
-        shapes=_shapes(conn, region, top, parts),
+        shapes=_shapes(conn, region, top, parts, levels[0]),
         credits={
             "boundaries": level_attribution(conn, region.level),
             "population": indicator_attribution(conn, settings.population),
@@ -212,19 +218,11 @@ def _key_figures(conn, cache, region, top, keys) -> list[KeyFigure]:
             # the previous period and the first on record: short- and long-term change (only
             # these two tables, not the whole series: each table covers the whole level)
             for period in sorted({earlier[-1], earlier[0]} if earlier else (), reverse=True):
-                value = _value(conn, cache, region, figure.key, period)
+                value = value_at(conn, cache, region, figure.key, period)
                 if value is not None:
                     changes.append((period, signed_change(meta, figure.value - value)))
         out.append(KeyFigure(figure, changes))
     return out
-
-
-def _value(conn, cache, region: Region, key: str, period: date) -> float | None:
-    table = cached_table(conn, cache, region.level.system, region.level.key, key, period)
-    rows = table.rows.set_index("code")
-    if region.code not in rows.index or rows.at[region.code, "status"] != "valid":
-        return None
-    return float(rows.at[region.code, "value"])
 
 
 def _age_structure(conn, cache, region, top, settings: ProfileSettings) -> AgeStructure | None:
@@ -237,8 +235,8 @@ def _age_structure(conn, cache, region, top, settings: ProfileSettings) -> AgeSt
     def share(part: float | None, whole: float | None) -> float | None:
         return part / whole * 100 if part is not None and whole else None
 
-    total = _value(conn, cache, region, settings.population, period)
-    top_total = _value(conn, cache, top, settings.population, period) if top else None
+    total = value_at(conn, cache, region, settings.population, period)
+    top_total = value_at(conn, cache, top, settings.population, period) if top else None
     city_total = cached_table(
         conn, cache, region.level.system, region.level.key, settings.population, period
     ).city_value
@@ -246,8 +244,8 @@ def _age_structure(conn, cache, region, top, settings: ProfileSettings) -> AgeSt
     for key in settings.age_bands:
         meta = cached_indicator(conn, cache, key)
         try:
-            count = _value(conn, cache, region, key, period)
-            top_count = _value(conn, cache, top, key, period) if top else None
+            count = value_at(conn, cache, region, key, period)
+            top_count = value_at(conn, cache, top, key, period) if top else None
             city = cached_table(conn, cache, region.level.system, region.level.key, key, period)
             for p, v in series(conn, cache, region, key):
                 history.setdefault(p, {})[key] = v
@@ -352,15 +350,6 @@ def _facility_attribution(conn: Connection, groups: list[FacilityGroup]) -> list
     return indicator_attribution(conn, *keys) if keys else []
 
 
-def _event_years(events: list[dict]) -> list[tuple[int, int, int]]:
-    years: dict[int, list[int]] = {}
-    for event in events:
-        counts = years.setdefault(event["held_on"].year, [0, 0])
-        counts[0] += 1
-        counts[1] += event["participants"] or 0
-    return [(year, n, people) for year, (n, people) in sorted(years.items())]
-
-
 def _sections(conn: Connection, region: Region, internal: bool) -> list[dict]:
     """The written sections, with an empty place for each standard one not (publicly) written."""
     written = sections_of(conn, region.id, public_only=not internal)
@@ -382,8 +371,9 @@ def _geometries(conn: Connection, sql: str, params: dict) -> list[tuple[str, sha
     return [(r.key, shapely.from_wkb(r.wkb)) for r in rows]
 
 
-def _shapes(conn: Connection, region: Region, top: Region | None, parts: list[Region]) -> Shapes:
-    coarsest = levels_of(conn, region.level.system_id)[0]
+def _shapes(
+    conn: Connection, region: Region, top: Region | None, parts: list[Region], coarsest: Level
+) -> Shapes:
     # simplified on the server: a city-wide locator needs ~40 m, the region itself ~2 m
     districts = _geometries(
         conn,

@@ -289,6 +289,23 @@ def list_events(
     return [dict(r._mapping) for r in rows]
 
 
+def events_per_year(
+    conn: Connection, *, system: str, region: str, since: date
+) -> list[tuple[int, int, int]]:
+    """(year, events, participants) of a region's events since ``since``, all of them (the
+    lists are capped, these counts are not)."""
+    where, params = _event_where(system, region, None, None, since)
+    rows = conn.execute(
+        text(
+            "SELECT extract(year FROM e.held_on)::int AS year, count(*) AS n, "
+            "coalesce(sum(e.participants), 0)::int AS people "
+            f"FROM events e WHERE {where} GROUP BY 1 ORDER BY 1"
+        ),
+        params,
+    ).all()
+    return [(r.year, r.n, r.people) for r in rows]
+
+
 _EVENT_FIELDS = (
     Column("id", "int", "Kennung"),
     Column("type", "text", "Art"),

@@ -136,25 +136,43 @@ def projects_geojson(
     return row.body, row.n, row.truncated
 
 
+_IN_REGION = """
+FROM project_regions pr JOIN regions r ON r.id = pr.region_id
+JOIN region_systems s ON s.id = r.system_id JOIN projects p ON p.id = pr.project_id
+WHERE s.key = :system AND r.code = :code AND p.deleted_at IS NULL
+  AND (p.public OR NOT :public_only)
+"""
+
+
 def projects_in_region(
     conn: Connection, system: str, code: str, public_only: bool, limit: int
 ) -> list[dict]:
     """A region's projects with the share of each inside it (for the region page)."""
     rows = conn.execute(
         text(
-            f"""
-            SELECT p.id, p.title, p.status, p.topic, p.start_date, p.end_date, pr.share,
-                   {_COLOUR_CASE} AS colour
-            FROM project_regions pr JOIN regions r ON r.id = pr.region_id
-            JOIN region_systems s ON s.id = r.system_id JOIN projects p ON p.id = pr.project_id
-            WHERE s.key = :system AND r.code = :code AND p.deleted_at IS NULL
-              AND (p.public OR NOT :public_only)
-            ORDER BY p.status, p.title LIMIT :limit
-            """
+            "SELECT p.id, p.title, p.status, p.topic, p.start_date, p.end_date, pr.share, "
+            f"{_COLOUR_CASE} AS colour {_IN_REGION} ORDER BY p.status, p.title LIMIT :limit"
         ),
         {"system": system, "code": code, "public_only": public_only, "limit": limit},
     ).all()
     return [dict(r._mapping) for r in rows]
+
+
+def project_counts_in_region(
+    conn: Connection, system: str, code: str, public_only: bool
+) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """How many of a region's projects have each status and each topic (most first), counted
+    over all of them, not over a capped list."""
+    rows = conn.execute(
+        text(
+            "SELECT p.status, p.topic, count(*) AS n "
+            f"{_IN_REGION} GROUP BY GROUPING SETS ((p.status), (p.topic)) ORDER BY n DESC, 1, 2"
+        ),
+        {"system": system, "code": code, "public_only": public_only},
+    ).all()
+    statuses = [(r.status, r.n) for r in rows if r.status is not None]
+    topics = [(r.topic, r.n) for r in rows if r.topic is not None]
+    return statuses, topics
 
 
 def regions_of_project(conn: Connection, project_id: int, system: str) -> list[dict]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import shutil
 import subprocess
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -186,3 +187,50 @@ def test_written_text_cannot_inject_markup():
     assert "<script" not in html and "<img" not in html
     assert "javascript:" not in html.replace("[Link](javascript:alert(1))", "")
     assert "<strong>fett</strong>" in html and "<table>" in html and "<h1>Ziele</h1>" in html
+
+
+def test_counts_cover_every_record_not_only_the_listed_ones(records_engine, people):
+    """Lists stop at ``max_items``; the counts by status, topic and year do not."""
+    from people import project_body
+
+    from records.events import EventInput, save_event
+    from records.projects import ProjectInput, create_project
+
+    coord, limits = people["coord10"].user, RecordSettings()
+    corner = (13.5578, 52.5040)  # inside Bezirksregion 103007 Biesdorf
+    with records_engine.begin() as conn:
+        for i in range(12):
+            body = project_body(
+                title=f"Projekt {i}",
+                status="laufend" if i % 3 else "in Planung",
+                geometry={"type": "Point", "coordinates": [corner[0] + i * 2e-5, corner[1]]},
+            )
+            create_project(conn, ProjectInput(**body), coord, 25833, limits)
+        for i in range(12):
+            event = EventInput(
+                type="Workshop",
+                title=f"Werkstatt {i}",
+                held_on=f"{2025 + i % 2}-05-0{1 + i % 9}",
+                participants=10,
+                system=SYSTEM,
+                regions=["103007"],
+            )
+            save_event(conn, event, coord, 25833, limits)
+    with records_engine.connect() as conn:
+        built = build_profile(
+            conn,
+            LayerCache(),
+            SYSTEM,
+            "103007",
+            internal=True,
+            settings=ProfileSettings(max_items=10),
+            credit=limits.credit(),
+            today=date(2026, 11, 21),
+        )
+    assert len(built.projects) == 10 and len(built.events) == 10
+    statuses = dict(built.project_status)
+    assert statuses["laufend"] >= 8 and statuses["in Planung"] >= 4
+    assert sum(statuses.values()) >= 12
+    years = {year: (n, people_) for year, n, people_ in built.event_years}
+    assert years[2025][0] >= 6 and years[2026][0] >= 6
+    assert years[2025][1] >= 60
