@@ -1,5 +1,5 @@
 """Users, their role (viewer, coordinator, admin) and the districts (codes of the coarsest
-region level, e.g. Berlin's Bezirke) a coordinator works in; passwords hashed with argon2."""
+region level of a system, its districts) a coordinator works in; passwords hashed with argon2."""
 
 from __future__ import annotations
 

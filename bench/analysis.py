@@ -53,7 +53,7 @@ def _crosswalk(conn, reference: date | None) -> None:
 
 def bench_analysis(url: str, data: DataSettings) -> dict[str, float]:
     engine = make_engine(url)
-    composites = load_composites(data.composites_dir)
+    composites = load_composites(data.pack_dirs("composites"))
     results = {}
     with engine.begin() as conn:
         register_analysis_indicators(conn, data)

@@ -23,6 +23,7 @@ from spatial.settings import DataSettings
 from spatial.store import create_database, make_engine, migrate
 
 _names = itertools.count()
+CITY = ["berlin"]
 
 
 def _fresh_database(url: str) -> str:
@@ -34,12 +35,11 @@ def _input_files(data: DataSettings) -> tuple[list, list]:
     for system in ("berlin-lor-2021", "berlin-lor-2019"):
         manifest = load_manifest(data.manifest_dir, system)
         geo += [data.data_mirror / lvl.source.mirror_path for lvl in manifest.levels if lvl.source]
-    for key in manifest_keys(data.facilities_dir):
-        geo.append(
-            data.data_mirror / load_facility_source(data.facilities_dir, key).source.mirror_path
-        )
-    for key in manifest_keys(data.statistics_dir):
-        spec = load_statistics_source(data.statistics_dir, key)
+    facilities, statistics = data.pack_dirs("facilities", CITY), data.pack_dirs("statistics", CITY)
+    for key in manifest_keys(facilities):
+        geo.append(data.data_mirror / load_facility_source(facilities, key).source.mirror_path)
+    for key in manifest_keys(statistics):
+        spec = load_statistics_source(statistics, key)
         tables += [data.data_mirror / source.mirror_path for _, source in spec.files()]
     return geo, tables
 
@@ -53,7 +53,7 @@ def bench_full_load(url: str, data: DataSettings, repeats: int = 3) -> tuple[dic
         migrate(target, SRID)
         engine = make_engine(target)
         start = time.perf_counter()
-        load_everything(engine, data, srid=SRID)
+        load_everything(engine, data, srid=SRID, cities=CITY)
         ours.append(time.perf_counter() - start)
         loaded = target
         with engine.connect() as conn:
@@ -79,7 +79,7 @@ def bench_full_load(url: str, data: DataSettings, repeats: int = 3) -> tuple[dic
     table.add_column("seconds", justify="right")
     table.add_row(
         f"sozialraum: 2 region systems, {len(tables)} statistics tables, "
-        f"{len(manifest_keys(data.facilities_dir))} facility files",
+        f"{len(manifest_keys(data.pack_dirs('facilities', CITY)))} facility files",
         f"{ours_s:.2f}",
     )
     table.add_row(

@@ -19,6 +19,7 @@ from profiles.content import build_profile
 from profiles.document import pictures, render_pdf
 from profiles.settings import ProfileSettings
 from records.settings import RecordSettings
+from spatial.settings import DataSettings
 from spatial.store import make_engine
 
 SYSTEM = "berlin-lor-2021"
@@ -33,11 +34,19 @@ def _timed(run) -> tuple[float, object]:
 def bench_profiles(url: str, repeats: int = 3) -> dict[str, float]:
     engine = make_engine(url)
     settings, credit = ProfileSettings(), RecordSettings().credit()
+    template = settings.template(DataSettings().packs(["berlin"])[0])
     results: dict[str, float] = {}
 
     def build(conn, cache):
         return build_profile(
-            conn, cache, SYSTEM, "101001", internal=False, settings=settings, credit=credit
+            conn,
+            cache,
+            SYSTEM,
+            "101001",
+            internal=False,
+            settings=settings,
+            template=template,
+            credit=credit,
         )
 
     with engine.connect() as conn:
@@ -54,7 +63,7 @@ def bench_profiles(url: str, repeats: int = 3) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as out:
         request = BatchRequest("bzr", Path(out), SYSTEM, "10")
         results["batch: 9 PDFs of Bezirk 10"], paths = _timed(
-            lambda: build_batch(engine, request, settings, credit)
+            lambda: build_batch(engine, request, settings, credit, DataSettings().packs(["berlin"]))
         )
         size = sum(p.stat().st_size for p in paths)
     engine.dispose()

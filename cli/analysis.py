@@ -41,9 +41,11 @@ def layer_show(
     """Print an indicator for every region of a level with its class and the legend."""
     from layers.classify import classify
     from layers.indicators import indicator_table
+    from layers.regions import get_region_system
 
     with store_engine(StoreSettings()) as engine, engine.connect() as conn:
         table = indicator_table(conn, system, level, indicator, date.fromisoformat(period))
+        city = (get_region_system(conn, system) or {}).get("city") or system
     result = classify(table.rows, table.indicator, method, classes)
     decimals = table.indicator.decimals
     out = Table(
@@ -63,7 +65,7 @@ def layer_show(
             _german(row.parent_value, decimals),
         )
     console.print(out)
-    console.print(f"Berlin/Gesamt: {_german(table.city_value, decimals)}")
+    console.print(f"{city}/Gesamt: {_german(table.city_value, decimals)}")
     for entry in result.classes + result.extra:
         console.print(f"  [{entry.colour}]■[/] {entry.label}: {entry.count}")
     for note in table.notes + result.notes:

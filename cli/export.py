@@ -17,7 +17,11 @@ console = Console()
 export_app = typer.Typer(help="Write layers as GIS files.", no_args_is_help=True)
 
 Format = Annotated[
-    str, typer.Option("--format", "-f", help="geojson, geojson-25833, gpkg, fgb, shp, csv")
+    str, typer.Option("--format", "-f", help="geojson, geojson-crs, gpkg, fgb, shp, csv")
+]
+Crs = Annotated[
+    str | None,
+    typer.Option(help="CRS of the file, e.g. EPSG:4326; default the city's official CRS."),
 ]
 Output = Annotated[Path, typer.Option("--output", "-o", help="Directory to write into.")]
 BBox = Annotated[str | None, typer.Option(help="west,south,east,north in degrees")]
@@ -27,10 +31,26 @@ CsvDecimal = Annotated[str, typer.Option(help="CSV decimal mark: point or comma.
 CsvBom = Annotated[bool, typer.Option(help="CSV with a UTF-8 byte order mark.")]
 
 
-def _write(build, fmt, output, bbox, precision, csv_geometry, csv_decimal, csv_bom, on=None):
-    """Open the store, build the source with ``build(conn)``, write and report the file."""
+def _write(
+    build,
+    fmt,
+    output,
+    bbox,
+    precision,
+    csv_geometry,
+    csv_decimal,
+    csv_bom,
+    *,
+    crs: str | None,
+    system: str | None,
+    on=None,
+):
+    """Open the store, build the source with ``build(conn)``, write and report the file (in
+    ``crs``, else the official CRS of the system's city)."""
+    from spatial.cities import Cities
     from spatial.features import FeatureQuery
-    from web.exports import ExportOptions, export_layer
+    from spatial.settings import DataSettings
+    from web.exports import ExportOptions, export_layer, parse_export_crs
     from web.params import parse_bbox
 
     options = ExportOptions(
@@ -39,12 +59,15 @@ def _write(build, fmt, output, bbox, precision, csv_geometry, csv_decimal, csv_b
         csv_geometry=csv_geometry,
         csv_decimal=csv_decimal,
         csv_bom=csv_bom,
+        srid=parse_export_crs(crs),
     )
     query = FeatureQuery(bbox=parse_bbox(bbox), start=on, end=on)
+    data = DataSettings()
+    default_srid = Cities(data.packs(), data.default_city).srid_of(system)
     output.mkdir(parents=True, exist_ok=True)
     with store_engine(StoreSettings()) as engine, engine.connect() as conn:
         source = build(conn)
-        path = export_layer(conn, source, query, options, output)
+        path = export_layer(conn, source, query, options, output, default_srid)
     console.print(f"{path} ({path.stat().st_size:,} bytes)")
     for note in source.notes:
         console.print(f"  note: {note}")
@@ -72,6 +95,7 @@ def export_regions(
     csv_geometry: CsvGeometry = "wkt",
     csv_decimal: CsvDecimal = "point",
     csv_bom: CsvBom = False,
+    crs: Crs = None,
 ) -> None:
     """Regions of a level with indicator values of a period."""
     from layers.cache import LayerCache
@@ -89,6 +113,8 @@ def export_regions(
         csv_geometry,
         csv_decimal,
         csv_bom,
+        crs=crs,
+        system=system,
     )
 
 
@@ -104,6 +130,7 @@ def export_facilities(
     csv_geometry: CsvGeometry = "wkt",
     csv_decimal: CsvDecimal = "point",
     csv_bom: CsvBom = False,
+    crs: Crs = None,
 ) -> None:
     """Facilities of a category."""
     from layers.sources import facility_source
@@ -117,6 +144,8 @@ def export_facilities(
         csv_geometry,
         csv_decimal,
         csv_bom,
+        crs=crs,
+        system=system,
     )
 
 
@@ -135,6 +164,7 @@ def export_projects(
     csv_geometry: CsvGeometry = "wkt",
     csv_decimal: CsvDecimal = "point",
     csv_bom: CsvBom = False,
+    crs: Crs = None,
 ) -> None:
     """Projects: public ones with their public fields, or with --all-fields everything."""
     from records.queries import ProjectFilter, project_source
@@ -149,6 +179,8 @@ def export_projects(
         csv_geometry,
         csv_decimal,
         csv_bom,
+        crs=crs,
+        system=system,
     )
 
 
@@ -164,6 +196,7 @@ def export_events(
     csv_geometry: CsvGeometry = "wkt",
     csv_decimal: CsvDecimal = "point",
     csv_bom: CsvBom = False,
+    crs: Crs = None,
 ) -> None:
     """Participation events."""
     from records.events import event_source
@@ -179,4 +212,6 @@ def export_events(
         csv_geometry,
         csv_decimal,
         csv_bom,
+        crs=crs,
+        system=system,
     )

@@ -174,7 +174,7 @@ def run_facilities_ingest(
 
 @ingest_app.command("boundaries")
 def boundaries(
-    system: Annotated[str, typer.Option(help="Region system key, e.g. berlin-lor-2021.")],
+    system: Annotated[str, typer.Option(help="Region system key (see: sozialraum systems list).")],
     file: Annotated[
         str | None,
         typer.Option(
@@ -329,18 +329,18 @@ def facilities(
         typer.Option(help="Facility source key(s), e.g. berlin-kitas; repeat for several."),
     ] = None,
     all_sources: Annotated[
-        bool, typer.Option("--all", help="Load every source in data/facilities.")
+        bool, typer.Option("--all", help="Load every facility source of the city packs.")
     ] = False,
     force: Annotated[bool, typer.Option(help="Replace what this source loaded.")] = False,
 ) -> None:
-    """Load social-infrastructure facilities described in data/facilities/ and assign them to
+    """Load social-infrastructure facilities described in the city packs and assign them to
     the regions of every loaded region system."""
     from ingest.manifest import manifest_keys
 
     store, data = StoreSettings(), DataSettings()
-    keys = manifest_keys(data.facilities_dir) if all_sources else list(source or [])
+    keys = manifest_keys(data.pack_dirs("facilities")) if all_sources else list(source or [])
     if not keys:
-        known = ", ".join(manifest_keys(data.facilities_dir))
+        known = ", ".join(manifest_keys(data.pack_dirs("facilities")))
         raise SozialraumError(f"name a --source or use --all (sources: {known})")
     with store_engine(store, data) as engine:
         for key in keys:

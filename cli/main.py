@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from cli.analysis import crosswalk_app, layer_app, supply_app
+from cli.cities import city_app, systems_app
 from cli.export import export_app
 from cli.ingest import ingest_app
 from cli.profiles import profiles_app
@@ -42,6 +43,8 @@ app.add_typer(supply_app, name="supply")
 app.add_typer(users_app, name="users")
 app.add_typer(export_app, name="export")
 app.add_typer(profiles_app, name="profiles")
+app.add_typer(systems_app, name="systems")
+app.add_typer(city_app, name="city")
 
 
 @app.callback()
@@ -116,7 +119,7 @@ def indicators_list() -> None:
     table = Table(title="Indikatoren")
     for column in ("key", "Name", "unit", "kind", "aggregation", "polarity", "catalog"):
         table.add_column(column)
-    listed = [(c.key, c.indicators) for c in all_catalogs(data.catalog_dir)]
+    listed = [(c.key, c.indicators) for c in all_catalogs(data.catalog_dirs())]
     # facility indicators are derived per category when facilities are loaded
     derived = []
     for category in load_categories(data.facility_categories_file).values():
@@ -162,26 +165,40 @@ def demo(
     mirror: Annotated[
         Path | None, typer.Option(help="Local data mirror (default: SOZIALRAUM_DATA_MIRROR).")
     ] = None,
+    city: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="City pack(s) to load (data/cities/<city>); default SOZIALRAUM_DEFAULT_CITY."
+        ),
+    ] = None,
 ) -> None:
-    """Start the store, load the Berlin boundaries, statistics and facilities, and serve."""
+    """Start the store, load a city's boundaries, statistics and facilities, and serve."""
     from cli.ingest import (
         run_facilities_ingest,
         run_statistics_ingest,
         run_system_ingest,
         store_engine,
     )
-    from ingest.jobs import DEMO_SYSTEMS
     from ingest.manifest import manifest_keys
 
     data = DataSettings() if mirror is None else DataSettings(data_mirror=mirror)
+    packs = data.packs(city or [data.default_city])
     store = StoreSettings()
     with store_engine(store, data) as engine:
-        for system, fixes in DEMO_SYSTEMS:
-            run_system_ingest(engine, system, data, srid=store.srid, force=False, apply_fixes=fixes)
-        for source in manifest_keys(data.statistics_dir):
-            run_statistics_ingest(engine, source, data, force=False, skip_unknown=False)
-        for source in manifest_keys(data.facilities_dir):
-            run_facilities_ingest(engine, source, data, srid=store.srid, force=False)
+        for pack in packs:
+            for system in pack.systems:
+                run_system_ingest(
+                    engine,
+                    system.key,
+                    data,
+                    srid=store.srid,
+                    force=False,
+                    apply_fixes=system.apply_fixes,
+                )
+            for source in manifest_keys(data.pack_dirs("statistics", [pack.key])):
+                run_statistics_ingest(engine, source, data, force=False, skip_unknown=False)
+            for source in manifest_keys(data.pack_dirs("facilities", [pack.key])):
+                run_facilities_ingest(engine, source, data, srid=store.srid, force=False)
         url = engine.url.render_as_string(hide_password=False)
     _serve(store.model_copy(update={"database_url": url}), "127.0.0.1", port)
 

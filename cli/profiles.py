@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cli.ingest import store_engine
-from spatial.settings import StoreSettings
+from spatial.settings import DataSettings, StoreSettings
 
 console = Console()
 profiles_app = typer.Typer(help="Region profiles as documents.", no_args_is_help=True)
@@ -22,7 +22,8 @@ def build(
     level: Annotated[str, typer.Option(help="Region level, e.g. bzr (Bezirksregionen).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Directory to write into.")],
     bezirk: Annotated[
-        str | None, typer.Option(help="Only regions inside this Bezirk (code, e.g. 10).")
+        str | None,
+        typer.Option(help="Only regions inside this region of the coarsest level (its code)."),
     ] = None,
     system: Annotated[str | None, typer.Option(help="Region system (default: newest).")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="pdf or html.")] = "pdf",
@@ -59,7 +60,12 @@ def build(
                 progress.update(task, advance=1, description=f"{region.code} {region.name}")
 
         paths = build_batch(
-            engine, request, ProfileSettings(), RecordSettings().credit(), on_region=advance
+            engine,
+            request,
+            ProfileSettings(),
+            RecordSettings().credit(),
+            DataSettings().packs(),
+            on_region=advance,
         )
     size = sum(p.stat().st_size for p in paths)
     console.print(f"{len(paths)} profiles ({size:,} bytes) in {output}")

@@ -231,7 +231,8 @@ def _load_levels(
                 """
                 INSERT INTO regions (system_id, level_id, code, name, parent_code, geom, area_m2,
                                      run_id)
-                SELECT :system_id, :level_id, code, name, parent_code, geom, ST_Area(geom), :run
+                SELECT :system_id, :level_id, code, name, parent_code, geom,
+                       ST_Area(ST_Transform(geom, :area_srid)), :run
                 FROM boundary_stage WHERE level_key = :key ORDER BY feature_index
                 """
             ),
@@ -240,6 +241,7 @@ def _load_levels(
                 "level_id": level_ids[level.key],
                 "run": run_id,
                 "key": level.key,
+                "area_srid": plan.area_srid or srid,
             },
         )
         level.repaired_geometries = len(repaired)
@@ -248,14 +250,16 @@ def _load_levels(
             continue
         step(f"deriving {level.name} by dissolving {level.derive_from}")
         conn.execute(text("DELETE FROM regions WHERE level_id = :id"), {"id": level_ids[level.key]})
-        hierarchy.dissolve_by_prefix(
+        hierarchy.dissolve(
             conn,
             system_id=system_id,
             level_id=level_ids[level.key],
             from_level_id=level_ids[level.derive_from],
-            code_length=level.code_length or 0,
+            code_length=level.code_length if level.derived_by == "prefix" else None,
             names=level.derived_names,
+            parents=level.derived_parents,
             run_id=run_id,
+            area_srid=plan.area_srid or srid,
         )
     for level in plan.levels:
         if level.reference is not None:

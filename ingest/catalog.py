@@ -5,14 +5,13 @@ upserted into the store by every statistics ingest that uses it."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from ingest.manifest import load_toml_model
+from ingest.manifest import Folders, load_toml_model, manifest_keys
 
 
 class Indicator(BaseModel):
@@ -65,9 +64,10 @@ class Catalog(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     key: str
-    source: str
-    licence: str
-    attribution: str
+    # a shared catalog credits nobody: its values are credited to the sources that load them
+    source: str | None = None
+    licence: str | None = None
+    attribution: str | None = None
     indicators: list[Indicator] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -82,12 +82,12 @@ class Catalog(BaseModel):
         return self
 
 
-def load_catalog(catalog_dir: Path, key: str) -> Catalog:
+def load_catalog(catalog_dir: Folders, key: str) -> Catalog:
     return load_toml_model(catalog_dir, key, Catalog, "indicator catalog")
 
 
-def all_catalogs(catalog_dir: Path) -> list[Catalog]:
-    return [load_catalog(catalog_dir, p.stem) for p in sorted(catalog_dir.glob("*.toml"))]
+def all_catalogs(catalog_dir: Folders) -> list[Catalog]:
+    return [load_catalog(catalog_dir, key) for key in manifest_keys(catalog_dir)]
 
 
 def upsert_catalog(conn: Connection, catalog: Catalog) -> dict[str, int]:

@@ -9,8 +9,6 @@ no-op; different input for a loaded source needs ``force``.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
@@ -24,7 +22,7 @@ from ingest.facility_regions import (
     refresh_facility_indicators,
     upsert_categories,
 )
-from ingest.manifest import load_keyed_model
+from ingest.manifest import Folders, load_keyed_model
 from ingest.points import FacilitySource, PointLayer, read_point_layer
 from ingest.runs import JobResult, finish_run, start_run, unchanged_run
 from ingest.sources import ProgressHook, companion_files, input_checksum, resolve_source
@@ -34,7 +32,7 @@ from spatial.settings import DataSettings
 KIND = "facilities"
 
 
-def load_facility_source(directory: Path, key: str) -> FacilitySource:
+def load_facility_source(directory: Folders, key: str) -> FacilitySource:
     return load_keyed_model(directory, key, FacilitySource, "facility source")
 
 
@@ -50,7 +48,7 @@ def ingest_facilities(
 ) -> JobResult:
     """Load one facility source; see the module docstring."""
     step = step or (lambda _msg: None)
-    spec = load_facility_source(settings.facilities_dir, key)
+    spec = load_facility_source(settings.pack_dirs("facilities"), key)
     categories = load_categories(settings.facility_categories_file)
     step(f"reading {spec.source.title}")
     path = resolve_source(spec.source, settings, download)

@@ -33,31 +33,39 @@ class Check:
         }
 
 
-def dissolve_by_prefix(
+def dissolve(
     conn: Connection,
     *,
     system_id: int,
     level_id: int,
     from_level_id: int,
-    code_length: int,
+    code_length: int | None,
     names: dict[str, str],
+    parents: dict[str, str],
     run_id: int,
+    area_srid: int,
 ) -> int:
-    """Create the regions of ``level_id`` by dissolving ``from_level_id`` by code prefix."""
+    """Create the regions of ``level_id`` by dissolving ``from_level_id``: by the first
+    ``code_length`` characters of the codes, or (``None``) by the finer regions' parent codes.
+    ``parents`` gives the new regions' own parent codes where a key table says them."""
+    group = "left(code, :len)" if code_length is not None else "parent_code"
     inserted = conn.execute(
         text(
-            """
-            INSERT INTO regions (system_id, level_id, code, name, geom, area_m2, run_id)
-            SELECT :system_id, :level_id, d.code, coalesce(n.name, d.code), d.geom,
-                   ST_Area(d.geom), :run_id
+            f"""
+            INSERT INTO regions (system_id, level_id, code, name, parent_code, geom, area_m2,
+                                 run_id)
+            SELECT :system_id, :level_id, d.code, coalesce(n.name, d.code), p.parent, d.geom,
+                   ST_Area(ST_Transform(d.geom, :area_srid)), :run_id
             FROM (
-                SELECT left(code, :len) AS code,
+                SELECT {group} AS code,
                        ST_Multi(ST_CollectionExtract(ST_Union(geom), 3)) AS geom
-                FROM regions WHERE level_id = :from_level_id
-                GROUP BY left(code, :len)
+                FROM regions WHERE level_id = :from_level_id AND {group} IS NOT NULL
+                GROUP BY {group}
             ) d
             LEFT JOIN unnest(CAST(:codes AS text[]), CAST(:names AS text[])) AS n(code, name)
               ON n.code = d.code
+            LEFT JOIN unnest(CAST(:children AS text[]), CAST(:parents AS text[]))
+                   AS p(code, parent) ON p.code = d.code
             """
         ),
         {
@@ -68,6 +76,9 @@ def dissolve_by_prefix(
             "run_id": run_id,
             "codes": list(names.keys()),
             "names": list(names.values()),
+            "children": list(parents.keys()),
+            "parents": list(parents.values()),
+            "area_srid": area_srid,
         },
     )
     return inserted.rowcount

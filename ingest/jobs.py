@@ -15,6 +15,7 @@ from ingest.manifest import load_manifest, manifest_keys
 from ingest.plan import LevelPlan, Step, SystemPlan, plan_from_manifest
 from ingest.readers import FieldMap, read_region_layer
 from ingest.sources import ProgressHook, companion_files, fetch_url, input_checksum
+from spatial.cities import city_of_system
 from spatial.settings import DataSettings
 
 
@@ -34,7 +35,12 @@ def ingest_system(
     plan, files = plan_from_manifest(
         manifest, settings, apply_fixes=apply_fixes, step=step, download=download
     )
-    options = {"apply_fixes": apply_fixes, "manifest": manifest.model_dump(mode="json")}
+    plan.area_srid = area_srid_of(settings, system)
+    options = {
+        "apply_fixes": apply_fixes,
+        "manifest": manifest.model_dump(mode="json"),
+        "area_srid": plan.area_srid,
+    }
     return load_plan(
         engine,
         plan,
@@ -118,6 +124,7 @@ def ingest_file(
         city=spec.city or "",
         levels=sorted(levels, key=lambda lvl: lvl.rank),
         only_levels={spec.level},
+        area_srid=area_srid_of(settings, spec.system),
     )
     options = {"source": source, "level": spec.level, "fields": repr(spec.fields)}
     return load_plan(
@@ -132,6 +139,12 @@ def ingest_file(
     )
 
 
+def area_srid_of(settings: DataSettings, system: str) -> int | None:
+    """The official CRS of the city that uses ``system``, in which its areas are measured."""
+    pack = city_of_system(settings.packs(), system)
+    return pack.srid if pack else None
+
+
 def _existing_levels(engine: Engine, system: str) -> list[LevelPlan]:
     with engine.connect() as conn:
         rows = conn.execute(
@@ -144,20 +157,23 @@ def _existing_levels(engine: Engine, system: str) -> list[LevelPlan]:
     return [LevelPlan(key=r.key, name=r.name, rank=r.rank, code_length=r.code_length) for r in rows]
 
 
-DEMO_SYSTEMS = (("berlin-lor-2021", False), ("berlin-lor-2019", True))
-
-
-def load_everything(engine: Engine, settings: DataSettings, *, srid: int) -> dict[str, int]:
-    """Every region system of the demo, every statistics source and every facility source;
-    returns the run id per job (what the demo, the benchmark and the tests load)."""
+def load_everything(
+    engine: Engine, settings: DataSettings, *, srid: int, cities: list[str] | None = None
+) -> dict[str, int]:
+    """Every region system, statistics source and facility source of the city packs (``cities``,
+    default those in use); returns the run id per job (what the demo, the benchmark and the
+    tests load)."""
     from ingest.facilities import ingest_facilities
     from ingest.statistics import ingest_statistics
 
     runs = {}
-    for system, fixes in DEMO_SYSTEMS:
-        runs[system] = ingest_system(engine, system, settings, srid=srid, apply_fixes=fixes).run_id
-    for key in manifest_keys(settings.statistics_dir):
-        runs[key] = ingest_statistics(engine, key, settings).run_id
-    for key in manifest_keys(settings.facilities_dir):
-        runs[key] = ingest_facilities(engine, key, settings, srid=srid).run_id
+    for pack in settings.packs(cities):
+        for system in pack.systems:
+            runs[system.key] = ingest_system(
+                engine, system.key, settings, srid=srid, apply_fixes=system.apply_fixes
+            ).run_id
+        for key in manifest_keys(settings.pack_dirs("statistics", [pack.key])):
+            runs[key] = ingest_statistics(engine, key, settings).run_id
+        for key in manifest_keys(settings.pack_dirs("facilities", [pack.key])):
+            runs[key] = ingest_facilities(engine, key, settings, srid=srid).run_id
     return runs

@@ -8,6 +8,7 @@ dissolving a finer level by code prefix, optionally checked against a reference 
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -53,9 +54,30 @@ class Fix(Strict):
 
 
 class Derivation(Strict):
+    """A coarser level dissolved from a finer one: by code prefix, or by a column of the
+    system's key table that names the coarser region of every finer one."""
+
     from_level: str
+    by: Literal["prefix", "key_table"] = "prefix"
+    column: str | None = Field(default=None, description="key table column ('key_table')")
     names: dict[str, str] = Field(default_factory=dict)
     name_field: str | None = Field(default=None, description="field of the finer level's file")
+
+    @model_validator(mode="after")
+    def _column_for_key_table(self) -> Derivation:
+        if (self.by == "key_table") != bool(self.column):
+            raise ValueError("a derivation by 'key_table' names its 'column' (and only it does)")
+        return self
+
+
+class KeyTable(Strict):
+    """A table that assigns each region of the finest file level (by name or code in
+    ``key_column``) to the regions of the coarser levels derived from it."""
+
+    source: Source
+    key_column: str
+    delimiter: str | None = None
+    encoding: str | None = None
 
 
 class ReferenceCheck(Strict):
@@ -71,6 +93,10 @@ class Level(Strict):
     code_length: int | None = Field(default=None, ge=1, le=64)
     source: Source | None = None
     code_field: str | None = None
+    codes: Literal["field", "generated"] = Field(
+        default="field",
+        description="'generated': the source has names only; codes are made from the names",
+    )
     name_field: str | None = None
     parent_field: str | None = None
     parent_by: Literal["field", "prefix", "containment"] | None = None
@@ -82,9 +108,12 @@ class Level(Strict):
     def _source_or_derived(self) -> Level:
         if (self.source is None) == (self.derive is None):
             raise ValueError(f"level {self.key!r} needs exactly one of 'source' or 'derive'")
-        if self.source is not None and not self.code_field:
+        if self.source is not None and self.codes == "field" and not self.code_field:
             raise ValueError(f"level {self.key!r} reads a file and needs 'code_field'")
-        if self.derive is not None and self.code_length is None:
+        if self.codes == "generated" and not self.name_field:
+            raise ValueError(f"level {self.key!r} generates codes from names: give 'name_field'")
+        by_prefix = self.derive is not None and self.derive.by == "prefix"
+        if by_prefix and self.code_length is None:
             raise ValueError(f"derived level {self.key!r} needs 'code_length' (the prefix)")
         return self
 
@@ -98,6 +127,7 @@ class SystemManifest(Strict):
     landing_page: str | None = None
     licence: str | None = None
     attribution: str | None = None
+    key_table: KeyTable | None = None
     levels: list[Level] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -111,6 +141,14 @@ class SystemManifest(Strict):
                     f"level {level.key!r} derives from {level.derive.from_level!r}, "
                     "which must be a finer level of the same system"
                 )
+            if level.derive and level.derive.by == "key_table":
+                if self.key_table is None:
+                    raise ValueError(f"level {level.key!r} derives by a key table: add [key_table]")
+                if level.derive.from_level != keys[rank + 1]:
+                    raise ValueError(
+                        f"level {level.key!r} derives by the key table from the next finer level "
+                        f"({keys[rank + 1]!r}), not {level.derive.from_level!r}"
+                    )
         return self
 
     def level(self, key: str) -> Level:
@@ -124,9 +162,26 @@ def available_systems(manifest_dir: Path) -> list[str]:
     return sorted(p.stem for p in manifest_dir.glob("*.toml"))
 
 
-def load_toml_model(directory: Path, key: str, model: type[M], what: str) -> M:
-    """Read ``<directory>/<key>.toml`` into ``model``; errors name the file and the field."""
-    path = directory / f"{key}.toml"
+Folders = Path | Sequence[Path]
+
+
+def _folders(directory: Folders) -> list[Path]:
+    return [directory] if isinstance(directory, Path) else list(directory)
+
+
+def manifest_path(directory: Folders, key: str) -> Path:
+    """``<folder>/<key>.toml`` in the first of the folders that has it (else in the first)."""
+    folders = _folders(directory)
+    for folder in folders:
+        if (folder / f"{key}.toml").exists():
+            return folder / f"{key}.toml"
+    return (folders[0] if folders else Path(".")) / f"{key}.toml"
+
+
+def load_toml_model(directory: Folders, key: str, model: type[M], what: str) -> M:
+    """Read ``<directory>/<key>.toml`` into ``model`` (the first of several folders that has
+    it); errors name the file and the field."""
+    path = manifest_path(directory, key)
     if not path.exists():
         known = ", ".join(manifest_keys(directory)) or "none"
         raise IngestError(f"no {what} {key!r} (known: {known})", file=path)
@@ -140,18 +195,18 @@ def load_toml_model(directory: Path, key: str, model: type[M], what: str) -> M:
         raise IngestError(f"invalid {what} at {loc}: {first['msg']}", file=path) from exc
 
 
-def manifest_keys(directory: Path) -> list[str]:
-    """The keys (file names) of the manifests in ``directory``, sorted."""
-    return sorted(p.stem for p in directory.glob("*.toml"))
+def manifest_keys(directory: Folders) -> list[str]:
+    """The keys (file names) of the manifests in the folder(s), sorted, each once."""
+    return sorted({p.stem for folder in _folders(directory) for p in folder.glob("*.toml")})
 
 
-def load_keyed_model(directory: Path, key: str, model: type[M], what: str) -> M:
+def load_keyed_model(directory: Folders, key: str, model: type[M], what: str) -> M:
     """Like :func:`load_toml_model`, and the file's ``key`` must be its file name."""
     loaded = load_toml_model(directory, key, model, what)
     if loaded.key != key:
         raise IngestError(
             f"{what} key {loaded.key!r} does not match its file name",
-            file=directory / f"{key}.toml",
+            file=manifest_path(directory, key),
         )
     return loaded
 

@@ -8,10 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+
 from ingest.errors import IngestError
 from ingest.manifest import Level, ReferenceCheck, Source, SystemManifest
+from ingest.names import code_from_name, normalise_name
 from ingest.readers import FieldMap, RegionLayer, read_region_layer
 from ingest.sources import ProgressHook, companion_files, resolve_source
+from ingest.tables import read_table
 from spatial.settings import DataSettings
 
 Step = Callable[[str], None]
@@ -26,7 +30,9 @@ class LevelPlan:
     parent_by: str | None = None  # field | prefix | containment; None for the coarsest level
     layer: RegionLayer | None = None
     derive_from: str | None = None
+    derived_by: str = "prefix"  # prefix | key_table (dissolved by the finer level's parents)
     derived_names: dict[str, str] = field(default_factory=dict)
+    derived_parents: dict[str, str] = field(default_factory=dict)
     reference: tuple[ReferenceCheck, RegionLayer] | None = None
     source: Source | None = None
     repaired_geometries: int = 0
@@ -44,6 +50,7 @@ class SystemPlan:
     licence: str | None = None
     attribution: str | None = None
     only_levels: set[str] | None = None  # single-file mode: the system exists, add/replace these
+    area_srid: int | None = None  # areas are measured in the city's official CRS
 
 
 def plan_from_manifest(
@@ -77,8 +84,10 @@ def plan_from_manifest(
             plan.parent_by = _parent_rule(level, manifest.levels[rank - 1])
         if level.source is not None:
             extra = _name_fields_wanted_from(manifest, level.key)
+            generated = level.codes == "generated"
             fields = FieldMap(
-                code_field=level.code_field or "",
+                code_field=(level.name_field if generated else level.code_field) or "",
+                generate_codes=generated,
                 name_field=level.name_field,
                 parent_field=level.parent_field,
                 code_length=level.code_length,
@@ -99,6 +108,7 @@ def plan_from_manifest(
                 raise
         else:
             plan.derive_from = level.derive.from_level
+            plan.derived_by = level.derive.by
         if level.check_against is not None:
             ref = level.check_against
             ref_layer = read(
@@ -114,8 +124,14 @@ def plan_from_manifest(
             plan.reference = (ref, ref_layer)
         levels.append(plan)
 
+    if manifest.key_table is not None:
+        table = manifest.key_table
+        path = resolve_source(table.source, settings, download)
+        files.extend(companion_files(path))
+        rows = read_table(path, delimiter=table.delimiter, encoding=table.encoding)
+        apply_key_table(manifest, levels, rows, path)
     for level, plan in zip(manifest.levels, levels, strict=True):
-        if level.derive is not None:
+        if level.derive is not None and level.derive.by == "prefix":
             plan.derived_names = _derived_names(level, plan, levels)
     system = SystemPlan(
         key=manifest.key,
@@ -134,7 +150,7 @@ def plan_from_manifest(
 def _parent_rule(level: Level, parent: Level) -> str:
     if level.parent_by:
         return level.parent_by
-    if level.parent_field:
+    if level.parent_field or (parent.derive and parent.derive.by == "key_table"):
         return "field"
     if level.code_length and parent.code_length and parent.code_length < level.code_length:
         return "prefix"
@@ -166,3 +182,75 @@ def _derived_names(level: Level, plan: LevelPlan, plans: list[LevelPlan]) -> dic
         names.update({k: v for k, v in most_common.items() if v})
     names.update(level.derive.names)
     return names
+
+
+def apply_key_table(
+    manifest: SystemManifest, plans: list[LevelPlan], table: pd.DataFrame, path: Path
+) -> None:
+    """Parents of the key table's file level and the regions of the levels it derives.
+
+    The finest level's features are found in the key table by name (normalised, so spellings
+    such as 'St.Pauli' and 'St. Pauli' meet); each derived level's regions are the distinct
+    values of its column, their codes made from those names, their parents the values of the
+    next coarser derived level's column (which must be one per region)."""
+    spec = manifest.key_table
+    chain = [lvl for lvl in manifest.levels if lvl.derive and lvl.derive.by == "key_table"]
+    chain.reverse()  # finest derived level first
+    by_key = {lvl.key: plan for lvl, plan in zip(manifest.levels, plans, strict=True)}
+    for column in [spec.key_column, *(lvl.derive.column for lvl in chain)]:
+        if column not in table.columns:
+            raise IngestError(
+                f"no such column (columns are: {', '.join(table.columns)})", file=path, field=column
+            )
+    base = by_key[chain[0].derive.from_level]
+    if base.layer is None:
+        raise IngestError(
+            f"the key table assigns level {base.key!r}, which must be read from a file", file=path
+        )
+    keys = table[spec.key_column].map(normalise_name)
+    doubled = table[keys.duplicated(keep=False)]
+    if not doubled.empty:
+        raise IngestError(
+            f"{doubled[spec.key_column].iat[0]!r} appears {len(doubled)} times",
+            file=path,
+            field=spec.key_column,
+        )
+    index = dict(zip(keys, table.index, strict=True))
+    rows = base.layer.rows
+    found = rows["name"].map(lambda n: index.get(normalise_name(n)))
+    if found.isna().any():
+        missing = rows[found.isna()]
+        first = missing.iloc[0]
+        raise IngestError(
+            f"{len(missing)} {base.name} features are not in the key table {path.name}, "
+            f"e.g. {first['name']!r}",
+            file=base.layer.path,
+            feature=int(first["feature_index"]),
+        )
+    unused = sorted(set(table.index) - set(found.astype(int)))
+    if unused:
+        base.layer.notes.append(
+            f"{len(unused)} rows of the key table have no feature, e.g. "
+            f"{table.at[unused[0], spec.key_column]!r}"
+        )
+    picked = table.loc[found.astype(int).to_numpy()]
+    rows["parent_code"] = picked[chain[0].derive.column].map(code_from_name).to_numpy()
+    for finer, coarser in zip(chain, [*chain[1:], None], strict=True):
+        plan = by_key[finer.key]
+        names = table[finer.derive.column]
+        plan.derived_names = {code_from_name(n): n for n in names}
+        if coarser is None:
+            continue
+        pairs = table[[finer.derive.column, coarser.derive.column]].drop_duplicates()
+        split = pairs[pairs[finer.derive.column].duplicated(keep=False)]
+        if not split.empty:
+            name = split[finer.derive.column].iat[0]
+            raise IngestError(
+                f"{plan.name} {name!r} lies in several regions of {coarser.name}: "
+                + ", ".join(sorted(split[coarser.derive.column].unique())),
+                file=path,
+                field=coarser.derive.column,
+            )
+        plan.derived_parents = {
+            code_from_name(a): code_from_name(b) for a, b in pairs.itertuples(index=False)
+        }

@@ -50,7 +50,7 @@ class FacilitySource(BaseModel):
     id_field: str
     name_field: str
     address: str | None = Field(
-        default=None, description="template over fields, e.g. '{street} {number}, {zip} Berlin'"
+        default=None, description="template over fields, e.g. '{street} {number}, {zip} {city}'"
     )
     capacity_field: str | None = None
     provider_field: str | None = None

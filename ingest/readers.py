@@ -21,6 +21,7 @@ from pyproj.exceptions import CRSError
 
 from ingest.errors import IngestError
 from ingest.manifest import Fix
+from ingest.names import code_from_name
 
 POLYGON_TYPES = {"Polygon", "MultiPolygon"}
 
@@ -38,6 +39,7 @@ class FieldMap:
     extra_fields: tuple[str, ...] = ()
     fixes: tuple[Fix, ...] = ()
     apply_fixes: bool = False
+    generate_codes: bool = False  # names only: codes are made from the names
 
 
 @dataclass
@@ -110,6 +112,9 @@ def read_region_layer(path: Path, fields: FieldMap) -> RegionLayer:
 
     code_col = find_column(frame, fields.code_field, path)
     codes = [as_code_text(v) for v in frame[code_col]]
+    if fields.generate_codes:
+        codes = [code_from_name(c) if c else None for c in codes]
+        notes.append(f"codes generated from the names in {code_col!r}")
     for index, code in enumerate(codes):
         if code is None:
             raise IngestError("empty code", file=path, feature=index, field=code_col)

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from ingest.catalog import Catalog, all_catalogs, load_catalog, upsert_catalog
 from ingest.errors import IngestError
+from ingest.names import normalise_name
 from ingest.runs import JobResult, finish_run, start_run, unchanged_run
 from ingest.sources import companion_files, fetch_url, input_checksum, resolve_source
 from ingest.statistics_source import StatisticsSource, load_statistics_source, read_values
@@ -37,14 +38,14 @@ def ingest_statistics(
 ) -> JobResult:
     """Load one statistics source described in a manifest."""
     step = step or (lambda _msg: None)
-    spec = load_statistics_source(settings.statistics_dir, key)
+    spec = load_statistics_source(settings.pack_dirs("statistics"), key)
     inputs = []
     for period, source in spec.files():
         step(f"reading {source.title}")
         inputs.append((period, resolve_source(source, settings)))
-    catalog = load_catalog(settings.catalog_dir, spec.catalog)
+    catalogs = [load_catalog(settings.catalog_dirs(), key) for key in spec.catalog_keys]
     return load_statistics(
-        engine, spec, catalog, inputs, force=force, skip_unknown=skip_unknown, step=step
+        engine, spec, catalogs, inputs, force=force, skip_unknown=skip_unknown, step=step
     )
 
 
@@ -73,7 +74,7 @@ def ingest_statistics_file(
     path = fetch_url(file, settings) if file.startswith(("http://", "https://")) else Path(file)
     if period is None and not options.get("period_column"):
         raise IngestError("give the period of the file (--period) or a --period-column")
-    catalog = _catalog_holding(settings.catalog_dir, set(columns.values()))
+    catalog = _catalog_holding(settings.catalog_dirs(), set(columns.values()))
     spec = StatisticsSource(
         key=key or f"file-{Path(path).stem}",
         title=Path(file).name,
@@ -85,11 +86,11 @@ def ingest_statistics_file(
         **options,
     )
     return load_statistics(
-        engine, spec, catalog, [(period, path)], force=force, skip_unknown=skip_unknown, step=step
+        engine, spec, [catalog], [(period, path)], force=force, skip_unknown=skip_unknown, step=step
     )
 
 
-def _catalog_holding(catalog_dir: Path, indicators: set[str]) -> Catalog:
+def _catalog_holding(catalog_dir: list[Path], indicators: set[str]) -> Catalog:
     catalogs = all_catalogs(catalog_dir)
     for catalog in catalogs:
         if indicators <= {i.key for i in catalog.indicators}:
@@ -106,7 +107,7 @@ def _catalog_holding(catalog_dir: Path, indicators: set[str]) -> Catalog:
 def load_statistics(
     engine: Engine,
     spec: StatisticsSource,
-    catalog: Catalog,
+    catalogs: list[Catalog],
     inputs: list[tuple[date | None, Path]],
     *,
     force: bool = False,
@@ -115,29 +116,77 @@ def load_statistics(
 ) -> JobResult:
     """Read, validate and match every file of ``spec``, then write all values in one run."""
     step = step or (lambda _msg: None)
-    known = {i.key for i in catalog.indicators}
+    known = {i.key for catalog in catalogs for i in catalog.indicators}
     unknown = sorted(set(spec.columns.values()) - known)
     if unknown:
-        raise IngestError(
-            f"columns map to indicators not in catalog {catalog.key!r}: {', '.join(unknown)}"
-        )
-    regions, code_length = _regions_of(engine, spec.system, spec.level)
+        named = ", ".join(repr(c.key) for c in catalogs)
+        raise IngestError(f"columns map to indicators not in catalog {named}: {', '.join(unknown)}")
+    regions, code_length, region_names = _regions_of(engine, spec.system, spec.level)
+    names = _names_of(region_names, spec) if spec.name_column else None
     frames, notes, files = [], [], []
     for period, path in inputs:
         files.extend(companion_files(path))
-        frame, file_notes = read_values(path, period, spec, code_length)
+        frame, file_notes = read_values(path, period, spec, code_length, names)
         frames.append(frame)
         notes.extend(file_notes)
     values = pd.concat(frames, ignore_index=True)
+    values = _check_totals(values, spec, catalogs, notes)
     values = _match_regions(values, regions, spec, engine, skip_unknown, notes)
     _check_duplicates(values)
     checksum = input_checksum(
-        files, {"source": spec.model_dump(mode="json"), "catalog": catalog.model_dump(mode="json")}
+        files,
+        {
+            "source": spec.model_dump(mode="json"),
+            "catalog": [c.model_dump(mode="json") for c in catalogs],
+        },
     )
-    return _write(engine, spec, catalog, values, checksum, force, notes, step)
+    return _write(engine, spec, catalogs, values, checksum, force, notes, step)
 
 
-def _regions_of(engine: Engine, system: str, level: str) -> tuple[dict[str, int], int | None]:
+def _names_of(region_names: dict[str, str], spec: StatisticsSource) -> dict[str, str]:
+    """Normalised region name → code; two regions of one name cannot be told apart by name."""
+    out: dict[str, str] = {}
+    for code, name in sorted(region_names.items()):
+        key = normalise_name(name, spec.abbreviations)
+        if key in out:
+            raise IngestError(
+                f"regions {out[key]} and {code} of {spec.system}/{spec.level} are both named "
+                f"{name!r}: rows cannot be matched by name; use a code column"
+            )
+        out[key] = code
+    return out
+
+
+def _check_totals(
+    values: pd.DataFrame, spec: StatisticsSource, catalogs: list[Catalog], notes: list[str]
+) -> pd.DataFrame:
+    """Total rows are compared with the sum of the other rows (for summable indicators) and
+    left out; the differences are reported."""
+    if not spec.total_rows:
+        return values
+    wanted = {normalise_name(t, spec.abbreviations) for t in spec.total_rows}
+    is_total = values["code"].map(lambda c: normalise_name(str(c), spec.abbreviations) in wanted)
+    totals, rows = values[is_total], values[~is_total]
+    summed = {i.key for c in catalogs for i in c.indicators if i.aggregation == "sum"}
+    valid = rows[rows["status"] == "valid"]
+    sums = valid.groupby(["indicator", "period"], dropna=False)["value"].sum()
+    for total in totals[totals["status"] == "valid"].itertuples():
+        if total.indicator not in summed or (total.indicator, total.period) not in sums.index:
+            continue
+        diff = sums[(total.indicator, total.period)] - total.value
+        notes.append(
+            f"total row {total.code!r} ({total.file} line {total.line}), {total.indicator}: "
+            f"{total.value:,.0f}; the rows add up to {total.value + diff:,.0f} "
+            f"(difference {diff:+,.0f})"
+        )
+    if not totals.empty:
+        notes.append(f"{totals['code'].nunique()} total rows checked and not loaded")
+    return rows.copy()
+
+
+def _regions_of(
+    engine: Engine, system: str, level: str
+) -> tuple[dict[str, int], int | None, dict[str, str]]:
     with engine.connect() as conn:
         length = conn.execute(
             text(
@@ -154,12 +203,13 @@ def _regions_of(engine: Engine, system: str, level: str) -> tuple[dict[str, int]
             )
         rows = conn.execute(
             text(
-                "SELECT r.code, r.id FROM regions r JOIN region_levels l ON l.id = r.level_id "
-                "JOIN region_systems s ON s.id = r.system_id WHERE s.key = :s AND l.key = :l"
+                "SELECT r.code, r.id, r.name FROM regions r JOIN region_levels l "
+                "ON l.id = r.level_id JOIN region_systems s ON s.id = r.system_id "
+                "WHERE s.key = :s AND l.key = :l"
             ),
             {"s": system, "l": level},
         ).all()
-    return dict(rows), length[0]
+    return {r.code: r.id for r in rows}, length[0], {r.code: r.name for r in rows}
 
 
 def _match_regions(
@@ -178,12 +228,13 @@ def _match_regions(
     listed = ", ".join(
         f"{r.code} ({r.file} line {r.line})" for r in unknown.head(EXAMPLES).itertuples()
     )
-    hint = _other_systems_hint(engine, spec, codes)
+    what = "region names" if spec.name_column else "region codes"
+    hint = "" if spec.name_column else _other_systems_hint(engine, spec, codes)
     if skip_unknown:
-        notes.append(f"skipped {len(codes)} unknown region codes: {listed}{hint}")
+        notes.append(f"skipped {len(codes)} unknown {what} (no geometry): {listed}{hint}")
         return values[values["region_id"].notna()].copy()
     raise IngestError(
-        f"{len(codes)} region codes do not exist in {spec.system}/{spec.level}: "
+        f"{len(codes)} {what} do not exist in {spec.system}/{spec.level} (no geometry): "
         f"{listed}{hint}; --skip-unknown skips them"
     )
 
@@ -217,10 +268,38 @@ def _check_duplicates(values: pd.DataFrame) -> None:
     raise IngestError(f"duplicate row for region {first.code} and period {first.period}: {where}")
 
 
+def _credit(
+    conn, spec: StatisticsSource, catalog: Catalog, indicator_ids: list[int], run_id: int
+) -> None:
+    """The values of these indicators in the source's system are credited to the source."""
+    conn.execute(
+        text(
+            """
+            INSERT INTO indicator_credits (indicator_id, system_id, source_key, title, licence,
+                                           attribution, run_id)
+            SELECT i, s.id, :key, :title, :licence, :attribution, :run
+            FROM unnest(CAST(:ids AS int[])) AS i, region_systems s WHERE s.key = :system
+            ON CONFLICT (indicator_id, system_id, source_key) DO UPDATE SET
+                title = EXCLUDED.title, licence = EXCLUDED.licence,
+                attribution = EXCLUDED.attribution, run_id = EXCLUDED.run_id
+            """
+        ),
+        {
+            "ids": indicator_ids,
+            "system": spec.system,
+            "key": spec.key,
+            "title": spec.credit_title or spec.title,
+            "licence": spec.licence or catalog.licence,
+            "attribution": spec.attribution or catalog.attribution,
+            "run": run_id,
+        },
+    )
+
+
 def _write(
     engine: Engine,
     spec: StatisticsSource,
-    catalog: Catalog,
+    catalogs: list[Catalog],
     values: pd.DataFrame,
     checksum: str,
     force: bool,
@@ -237,7 +316,7 @@ def _write(
                 skipped=True,
                 message=f"{spec.key} is already loaded from the same data (run {previous.id})",
             )
-        ids = upsert_catalog(conn, catalog)
+        ids = {k: v for catalog in catalogs for k, v in upsert_catalog(conn, catalog).items()}
         run_id = start_run(conn, "statistics", spec.key, checksum, {"source": spec.key})
         indicator_ids = sorted({ids[k] for k in values["indicator"].unique()})
         conn.execute(
@@ -269,6 +348,7 @@ def _write(
                 for row in values.itertuples(index=False)
             ),
         )
+        _credit(conn, spec, catalogs[0], indicator_ids, run_id)
         counts = {k: int(v) for k, v in values.groupby("status").size().items()}
         finish_run(
             conn,

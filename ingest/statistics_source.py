@@ -9,10 +9,11 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ingest.errors import IngestError
-from ingest.manifest import Source, load_toml_model
+from ingest.manifest import Folders, Source, load_toml_model
+from ingest.names import normalise_name
 from ingest.tables import DEFAULT_MISSING, parse_number, read_table
 
 
@@ -21,10 +22,23 @@ class StatisticsSource(BaseModel):
 
     key: str
     title: str
-    catalog: str
+    catalog: str | list[str] = Field(description="the catalog(s) the columns' indicators are in")
     system: str
     level: str
-    code_column: str
+    code_column: str | None = None
+    name_column: str | None = Field(
+        default=None, description="match rows to regions by name instead of code"
+    )
+    name_aliases: dict[str, str] = Field(
+        default_factory=dict, description="name in the table → name of the region"
+    )
+    abbreviations: dict[str, str] = Field(
+        default_factory=dict, description="written out before names are compared ('Str.')"
+    )
+    total_rows: list[str] = Field(
+        default_factory=list,
+        description="keys of total rows (a Bezirk, the city, 'Insgesamt'): checked, not loaded",
+    )
     columns: dict[str, str] = Field(min_length=1, description="column → indicator key")
     periods: dict[str, str] = Field(default_factory=dict, description="period date → token")
     mirror_template: str | None = None
@@ -42,6 +56,23 @@ class StatisticsSource(BaseModel):
     landing_page: str | None = None
     licence: str | None = None
     attribution: str | None = None
+    credit_title: str | None = Field(
+        default=None, description="how the source is named in credits; default its title"
+    )
+
+    @model_validator(mode="after")
+    def _one_key(self) -> StatisticsSource:
+        if bool(self.code_column) == bool(self.name_column):
+            raise ValueError("give exactly one of 'code_column' and 'name_column'")
+        return self
+
+    @property
+    def key_column(self) -> str:
+        return self.code_column or self.name_column or ""
+
+    @property
+    def catalog_keys(self) -> list[str]:
+        return [self.catalog] if isinstance(self.catalog, str) else list(self.catalog)
 
     def files(self) -> list[tuple[date | None, Source]]:
         """One source per period (or a single file when periods come from a column)."""
@@ -64,7 +95,7 @@ class StatisticsSource(BaseModel):
         ]
 
 
-def load_statistics_source(directory: Path, key: str) -> StatisticsSource:
+def load_statistics_source(directory: Folders, key: str) -> StatisticsSource:
     return load_toml_model(directory, key, StatisticsSource, "statistics source")
 
 
@@ -80,20 +111,39 @@ def _period_from(cell: str, fmt: str, path: Path, line: int) -> date:
     return parsed
 
 
+def _code_of_name(name: str, spec: StatisticsSource, names: dict[str, str]) -> str:
+    if normalise_name(name, spec.abbreviations) in {
+        normalise_name(t, spec.abbreviations) for t in spec.total_rows
+    }:
+        return name
+    wanted = normalise_name(spec.name_aliases.get(name, name), spec.abbreviations)
+    return names.get(wanted, name)
+
+
 def read_values(
-    path: Path, period: date | None, spec: StatisticsSource, code_length: int | None
+    path: Path,
+    period: date | None,
+    spec: StatisticsSource,
+    code_length: int | None,
+    names: dict[str, str] | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Long rows (indicator, code, period, value, status, line) from one file, and notes."""
+    """Long rows (indicator, code, period, value, status, line) from one file, and notes.
+
+    With a ``name_column`` the rows are matched by name: ``names`` maps the normalised names
+    of the level's regions to their codes; a name that matches none stays as it is (and is
+    reported as unknown when the rows are matched to the store)."""
     table = read_table(path, header_row=spec.header_row, sheet=spec.sheet)
     lines = range(spec.header_row + 2, spec.header_row + 2 + len(table))
-    for column in [spec.code_column, *spec.columns, spec.validity_column, spec.period_column]:
+    for column in [spec.key_column, *spec.columns, spec.validity_column, spec.period_column]:
         if column and column not in table.columns:
             raise IngestError(
                 f"no such column (columns are: {', '.join(table.columns)})", file=path, field=column
             )
     notes: list[str] = []
-    codes = table[spec.code_column]
-    if code_length:
+    codes = table[spec.key_column]
+    if spec.name_column:
+        codes = codes.map(lambda n: _code_of_name(n, spec, names or {}))
+    elif code_length:
         short = codes.str.fullmatch(r"\d+") & (codes.str.len() < code_length)
         if short.any():
             notes.append(

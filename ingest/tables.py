@@ -1,6 +1,7 @@
 """Reading statistical tables as German offices publish them: CSV with ',' or ';', UTF-8
 (with or without BOM) or Windows-1252, XLSX with a title block above the header; numbers with
-decimal comma and thousands separators ('3 182', '1.234,5'); missing-value markers and
+decimal comma and thousands separators ('3 182', '1.234,5'), negatives as '-3', '−3' or
+'–    3'; missing-value markers and
 sentinel numbers. Every cell stays text until :func:`parse_number` decides what it is."""
 
 from __future__ import annotations
@@ -82,7 +83,8 @@ def parse_number(cell: str, decimal: str = ",") -> float:
     text_ = _SPACES.sub("", cell)
     thousands, point = (".", ",") if decimal == "," else (",", ".")
     text_ = text_.replace(thousands, "").replace(point, ".")
-    text_ = text_.replace("−", "-")  # typographic minus
+    # typographic minus, and the en dash some offices write before a padded negative ('–    3')
+    text_ = text_.replace("−", "-").replace("–", "-")
     if not re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", text_):
         raise ValueError(cell)
     return float(text_)

@@ -1,4 +1,5 @@
-"""Read access to the indicator catalog as stored: entries grouped by topic."""
+"""Read access to the indicator catalog as stored: entries grouped by topic, each with the
+credits of the sources that loaded its values (the catalog's own where none did)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,18 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 _CATALOG = text(
-    "SELECT key, topic, name_de, name_en, description, unit, kind, aggregation, polarity, "
-    "decimals, numerator, denominator, min_population, catalog, source, licence, attribution, "
-    "definition->>'expression' AS expression, definition->>'method' AS method, "
-    "definition->'class_labels' AS class_labels FROM indicators "
-    "WHERE (CAST(:key AS text) IS NULL OR key = :key) ORDER BY topic, name_de"
+    "SELECT i.key, i.topic, i.name_de, i.name_en, i.description, i.unit, i.kind, "
+    "i.aggregation, i.polarity, i.decimals, i.numerator, i.denominator, i.min_population, "
+    "i.catalog, coalesce(c.source, i.source) AS source, "
+    "coalesce(c.licence, i.licence) AS licence, "
+    "coalesce(c.attribution, i.attribution) AS attribution, "
+    "i.definition->>'expression' AS expression, i.definition->>'method' AS method, "
+    "i.definition->'class_labels' AS class_labels FROM indicators i "
+    "LEFT JOIN (SELECT indicator_id, string_agg(DISTINCT title, '; ') AS source, "
+    "string_agg(DISTINCT licence, '; ') AS licence, "
+    "string_agg(DISTINCT attribution, '; ') AS attribution FROM indicator_credits "
+    "GROUP BY indicator_id) c ON c.indicator_id = i.id "
+    "WHERE (CAST(:key AS text) IS NULL OR i.key = :key) ORDER BY i.topic, i.name_de"
 )
 
 

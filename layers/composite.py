@@ -10,7 +10,6 @@ follow thresholds in the order declared; a region that is not included gets no c
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -18,7 +17,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.engine import Connection
 
-from ingest.manifest import load_toml_model, manifest_keys
+from ingest.manifest import Folders, load_toml_model, manifest_keys
 from layers.errors import NotComputable, NotFound
 from layers.indicators import get_indicator, level_values
 from layers.levels import Level, get_level
@@ -96,7 +95,7 @@ class CompositeIndex(BaseModel):
         return [c.label for c in self.classes]
 
 
-def load_composites(directory: Path) -> dict[str, CompositeIndex]:
+def load_composites(directory: Folders) -> dict[str, CompositeIndex]:
     found: dict[str, CompositeIndex] = {}
     for name in manifest_keys(directory):
         index = load_toml_model(directory, name, CompositeIndex, "composite index")

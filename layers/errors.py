@@ -17,6 +17,10 @@ class NotFound(LayerError):
 class NotComputable(LayerError):
     """The request is understood but the data or the indicator's rules do not allow it."""
 
+    def __init__(self, message: str, *, published_at: str | None = None) -> None:
+        super().__init__(message)
+        self.published_at = published_at  # the level name where a rule-'none' value exists
+
 
 class InvalidParameter(LayerError):
     """A parameter outside what the method allows (e.g. 12 classes, unknown method)."""

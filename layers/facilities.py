@@ -16,6 +16,16 @@ FROM facility_categories c LEFT JOIN facilities f ON f.category = c.key
 GROUP BY c.key ORDER BY c.rank
 """
 
+_CATEGORIES_IN = """
+SELECT c.key, c.label_de, c.plural_de, c.label_en, c.topic, c.capacity_unit,
+       count(DISTINCT f.id) AS facilities, max(f.period) AS period
+FROM facility_categories c
+LEFT JOIN facilities f ON f.category = c.key AND EXISTS (
+    SELECT 1 FROM facility_regions fr JOIN regions r ON r.id = fr.region_id
+    JOIN region_systems s ON s.id = r.system_id WHERE fr.facility_id = f.id AND s.key = :s)
+GROUP BY c.key ORDER BY c.rank
+"""
+
 _POINTS = """
 SELECT '{"type":"FeatureCollection","features":[' || coalesce(string_agg(
     '{"type":"Feature","id":' || f.id
@@ -33,8 +43,15 @@ FROM (
 """
 
 
-def facility_categories(conn: Connection, only_with_facilities: bool = False) -> list[dict]:
-    rows = [dict(r._mapping) for r in conn.execute(text(_CATEGORIES))]
+def facility_categories(
+    conn: Connection, only_with_facilities: bool = False, system: str | None = None
+) -> list[dict]:
+    """The categories with their number of facilities (inside ``system``'s regions if given:
+    another city's facilities are not this map's)."""
+    if system is None:
+        rows = [dict(r._mapping) for r in conn.execute(text(_CATEGORIES))]
+    else:
+        rows = [dict(r._mapping) for r in conn.execute(text(_CATEGORIES_IN), {"s": system})]
     return [r for r in rows if r["facilities"]] if only_with_facilities else rows
 
 

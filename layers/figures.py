@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from layers.cache import LayerCache
 from layers.choropleth import cached_indicator, cached_table, periods_of, value_label
-from layers.errors import LayerError
+from layers.errors import LayerError, NotComputable
 from layers.regions import Region
 
 
@@ -48,8 +48,11 @@ def region_figures(
     system, level = region.level.system, region.level.key
     topics = dict(conn.execute(text("SELECT key, topic FROM indicators")).all())
     for key in keys:
-        meta = cached_indicator(conn, cache, key)
-        periods = periods_of(conn, meta, region.level, cache)
+        try:
+            meta = cached_indicator(conn, cache, key)
+            periods = periods_of(conn, meta, region.level, cache)
+        except LayerError:  # e.g. another city's composite whose inputs this store lacks
+            continue
         if period is None:
             chosen = periods[-1] if periods else None
         else:
@@ -65,7 +68,11 @@ def region_figures(
                 top_label = value_label(
                     meta, top_rows.at[top.code, "value"], top_rows.at[top.code, "status"]
                 )
-        except LayerError:  # e.g. an indicator that does not aggregate to this level
+        except NotComputable as exc:
+            if exc.published_at:  # a published share: say where it exists instead
+                figures.append(_unavailable(meta, topics[key], chosen, exc.published_at))
+            continue
+        except LayerError:
             continue
         row = table.rows.set_index("code").loc[region.code]
         value = None if row["status"] != "valid" else float(row["value"])
@@ -84,6 +91,13 @@ def region_figures(
             )
         )
     return figures
+
+
+def _unavailable(meta, topic: str, period: date, published_at: str) -> Figure:
+    label = f"nur für {published_at} veröffentlicht"
+    return Figure(
+        meta.key, meta.name_de, topic, meta.unit, period, None, "unavailable", label, None, ""
+    )
 
 
 def series(

@@ -141,7 +141,8 @@ def level_values(
     if meta.aggregation == "none":
         raise NotComputable(
             f"{meta.key} cannot be aggregated to {target.key} (its rule is 'none'); "
-            f"it is published for {source.key}"
+            f"it is published for {source.key}",
+            published_at=source.name,
         )
     if meta.aggregation == "weighted_mean":
         return _weighted(conn, meta, source, target, period)

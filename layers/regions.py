@@ -4,6 +4,7 @@ geometry), shaped for the API and the pages."""
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -193,3 +194,26 @@ def descendants_at(conn: Connection, region: Region, level: Level) -> list[Regio
         {"source": level.id, "target_rank": region.level.rank, "region": region.id},
     ).all()
     return [Region(**r._mapping, level=level) for r in rows]
+
+
+def system_extent(conn: Connection, system: str) -> tuple[float, float, float, float] | None:
+    """West, south, east, north (WGS 84) of a system's regions: where its map opens."""
+    row = conn.execute(
+        text(
+            "SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM (SELECT ST_Transform("
+            "ST_SetSRID(ST_Extent(r.geom)::geometry, max(ST_SRID(r.geom))), 4326) AS b "
+            "FROM regions r JOIN region_systems s ON s.id = r.system_id WHERE s.key = :s) e"
+        ),
+        {"s": system},
+    ).first()
+    return None if row is None or row[0] is None else tuple(float(v) for v in row)
+
+
+def view_of(extent: tuple[float, float, float, float] | None) -> tuple[tuple[float, float], int]:
+    """Centre (lat, lon) and a zoom that shows ``extent`` on a screen about 1,000 px wide."""
+    if extent is None:
+        return (51.16, 10.45), 6  # the middle of Germany, the whole country
+    west, south, east, north = extent
+    span = max(east - west, (north - south) * 1.6, 1e-6)
+    zoom = int(max(3, min(15, math.floor(math.log2(360 * 1000 / 256 / span)))))
+    return ((south + north) / 2, (west + east) / 2), zoom

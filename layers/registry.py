@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from graphlib import CycleError, TopologicalSorter
 
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from ingest.catalog import Catalog, Indicator, all_catalogs, upsert_catalog
@@ -19,11 +20,14 @@ COMPOSITE_CATALOG = "composite"
 
 
 def register_analysis_indicators(conn: Connection, settings: DataSettings) -> list[str]:
-    """Upsert derived and composite indicators; returns their keys. Invalid formulas and
-    cycles between formulas are refused with the indicator named."""
-    derived = [c for c in all_catalogs(settings.catalog_dir) if _all_derived(c)]
+    """Upsert the shared formulas and the formulas and composite indices of the cities whose
+    region systems are in the store (a city's indices belong to it); returns their keys.
+    Invalid formulas and cycles between formulas are refused with the indicator named."""
+    loaded = set(conn.execute(text("SELECT key FROM region_systems")).scalars())
+    cities = [p.key for p in settings.packs() if loaded & set(p.system_keys)]
+    derived = [c for c in all_catalogs(settings.catalog_dirs(cities)) if _all_derived(c)]
     check_formulas([i for c in derived for i in c.indicators])
-    composites = load_composites(settings.composites_dir)
+    composites = load_composites(settings.pack_dirs("composites", cities))
     catalogs = [*derived, composite_catalog(composites)] if composites else derived
     keys = []
     for catalog in catalogs:
@@ -94,9 +98,8 @@ def composite_catalog(composites: dict[str, CompositeIndex]) -> Catalog:
             )
     return Catalog(
         key=COMPOSITE_CATALOG,
-        source="Berechnet nach der Methode des Monitorings Soziale Stadtentwicklung",
-        licence="wie die Eingangsdaten",
-        attribution="Senatsverwaltung für Stadtentwicklung, Bauen und Wohnen Berlin",
+        # credited to the sources of the components (layers.credits)
+        source="Zusammengesetzte Indizes (berechnet aus den Komponenten)",
         indicators=indicators,
     )
 

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from layers.cache import LayerCache
 from layers.choropleth import cached_indicator, cached_table, periods_of
+from layers.credits import indicator_attribution
 from layers.errors import InvalidParameter, NotComputable, NotFound
 from layers.facilities import check_category
 from layers.levels import Level, ancestor_ids, get_level
@@ -119,7 +120,9 @@ def region_source(
         title = f"{meta.name_de} ({used:%d.%m.%Y}{unit})" if used else meta.name_de
         fields.append(Field(meta.key, _KIND.get(meta.kind, "float"), title))
     metas = kept
-    attributions.extend(indicator_attribution(conn, *(m.key for m in metas)))
+    attributions.extend(
+        indicator_attribution(conn, *(m.key for m in metas), system_id=target.system_id)
+    )
     used_periods = {m for m in used_by.values() if m is not None}
     codes = [r["code"] for r in regions_of_level(conn, system, level)] if metas else []
     for i, meta in enumerate(metas):
@@ -186,17 +189,6 @@ def level_attribution(conn: Connection, level: Level) -> list[Attribution]:
     return [Attribution(f"Grenzen: {row.name}", row.licence, row.attribution)]
 
 
-def indicator_attribution(conn: Connection, *keys: str) -> list[Attribution]:
-    rows = conn.execute(
-        text(
-            "SELECT DISTINCT source, licence, attribution FROM indicators "
-            "WHERE key = ANY(:keys) AND source IS NOT NULL ORDER BY source"
-        ),
-        {"keys": list(keys)},
-    ).all()
-    return [Attribution(r.source, r.licence, r.attribution) for r in rows]
-
-
 def facility_source(
     conn: Connection, category: str, system: str | None = None, region: str | None = None
 ) -> FeatureSource:
@@ -207,7 +199,7 @@ def facility_source(
     inside = ""
     if region is not None:
         if system is None:
-            raise InvalidParameter("region needs system, e.g. system=berlin-lor-2021")
+            raise InvalidParameter("region needs system, e.g. system=<key>&region=<code>")
         params["src_region"] = find_region(conn, system, region).id
         inside = (
             " AND EXISTS (SELECT 1 FROM facility_regions fr WHERE fr.facility_id = f.id "

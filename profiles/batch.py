@@ -17,6 +17,7 @@ from layers.regions import Region, descendants_at, find_region, newest_system, r
 from profiles.content import build_profile
 from profiles.document import file_name, render_document, render_pdf
 from profiles.settings import ProfileSettings
+from spatial.cities import CityPack, city_of_system
 from spatial.features import Attribution
 
 FORMATS = ("pdf", "html")
@@ -44,9 +45,9 @@ def regions_for_batch(conn, system: str, level: str, district: str | None) -> li
     try:
         top = find_region(conn, system, district, coarsest.key)
     except NotFound:
-        raise NotFound(
-            f"unknown {coarsest.name} {district!r} in {system}; e.g. 10 for Marzahn-Hellersdorf"
-        ) from None
+        known = regions_of_level(conn, system, coarsest.key)[:1]
+        example = f"; e.g. {known[0]['code']} for {known[0]['name']}" if known else ""
+        raise NotFound(f"unknown {coarsest.name} {district!r} in {system}{example}") from None
     return descendants_at(conn, top, chosen)
 
 
@@ -55,6 +56,7 @@ def build_batch(
     request: BatchRequest,
     settings: ProfileSettings,
     credit: Attribution,
+    cities: list[CityPack],
     on_region: Callable[[int, Region | None], None] = lambda total, region: None,
     cache: LayerCache | None = None,
 ) -> list[Path]:
@@ -71,6 +73,7 @@ def build_batch(
         regions = regions_for_batch(conn, system, request.level, request.district)
         request.output.mkdir(parents=True, exist_ok=True)
         on_region(len(regions), None)
+        template = settings.template(city_of_system(cities, system))
         for region in regions:
             profile = build_profile(
                 conn,
@@ -80,6 +83,7 @@ def build_batch(
                 level=region.level.key,
                 internal=request.internal,
                 settings=settings,
+                template=template,
                 credit=credit,
             )
             path = request.output / file_name(profile, request.format)

@@ -17,16 +17,18 @@ from sqlalchemy.engine import Connection
 from layers.cache import LayerCache
 from layers.choropleth import cached_indicator, cached_table, periods_of, value_label
 from layers.classify import format_number
+from layers.credits import indicator_attribution
 from layers.errors import LayerError
 from layers.facilities import facilities_by_category
 from layers.figures import Figure, region_figures, series, value_at
 from layers.levels import Level, levels_of
 from layers.regions import Region, descendants_at, find_region, get_region_system, parents_of
-from layers.sources import indicator_attribution, level_attribution
+from layers.sources import level_attribution
 from profiles.settings import ProfileSettings
 from records.events import events_per_year, list_events
 from records.queries import project_counts_in_region, projects_in_region
 from records.sections import STANDARD_SECTIONS, sections_of
+from spatial.cities import ClassMap, ProfileTemplate
 from spatial.features import Attribution
 
 
@@ -65,6 +67,7 @@ class MssRow:
 
 @dataclass
 class MssPart:
+    title: str
     period: date
     level_name: str
     rows: list[MssRow]
@@ -143,6 +146,7 @@ def build_profile(
     level: str | None = None,
     internal: bool,
     settings: ProfileSettings,
+    template: ProfileTemplate,
     credit: Attribution,
     today: date | None = None,
 ) -> Profile:
@@ -162,17 +166,19 @@ def build_profile(
         conn, system, region.code, public_only=not internal
     )
     facilities = _facilities(conn, cache, region, top)
-    used = [*settings.key_indicators, *settings.age_bands, settings.population]
+    used = [*template.key_indicators, *template.age_bands, template.population]
     used += [g.supply.key for g in facilities if g.supply]
+    sys_id = region.level.system_id
+    class_keys = [k for k in _class_keys(template.classes) if k]
     return Profile(
         region=region,
         parents=parents,
         system=get_region_system(conn, system) or {},
         generated=today,
         internal=internal,
-        key_figures=_key_figures(conn, cache, region, top, settings.key_indicators),
-        age=_age_structure(conn, cache, region, top, settings),
-        mss=_mss(conn, cache, parts, settings),
+        key_figures=_key_figures(conn, cache, region, top, template.key_indicators),
+        age=_age_structure(conn, cache, region, top, template),
+        mss=_mss(conn, cache, parts, template.classes),
         facilities=facilities,
         projects=projects,
         project_status=project_status,
@@ -190,9 +196,9 @@ def build_profile(
         shapes=_shapes(conn, region, top, parts, levels[0]),
         credits={
             "boundaries": level_attribution(conn, region.level),
-            "population": indicator_attribution(conn, settings.population),
-            "indicators": indicator_attribution(conn, *used),
-            "mss": indicator_attribution(conn, settings.mss_status, settings.mss_dynamics),
+            "population": indicator_attribution(conn, template.population, system_id=sys_id),
+            "indicators": indicator_attribution(conn, *used, system_id=sys_id),
+            "mss": indicator_attribution(conn, *class_keys, system_id=sys_id),
             "facilities": _facility_attribution(conn, facilities),
             "records": [credit],
         },
@@ -225,8 +231,10 @@ def _key_figures(conn, cache, region, top, keys) -> list[KeyFigure]:
     return out
 
 
-def _age_structure(conn, cache, region, top, settings: ProfileSettings) -> AgeStructure | None:
-    population = cached_indicator(conn, cache, settings.population)
+def _age_structure(conn, cache, region, top, template: ProfileTemplate) -> AgeStructure | None:
+    if not template.age_bands:
+        return None
+    population = cached_indicator(conn, cache, template.population)
     periods = periods_of(conn, population, region.level, cache)
     if not periods:
         return None
@@ -235,13 +243,13 @@ def _age_structure(conn, cache, region, top, settings: ProfileSettings) -> AgeSt
     def share(part: float | None, whole: float | None) -> float | None:
         return part / whole * 100 if part is not None and whole else None
 
-    total = value_at(conn, cache, region, settings.population, period)
-    top_total = value_at(conn, cache, top, settings.population, period) if top else None
+    total = value_at(conn, cache, region, template.population, period)
+    top_total = value_at(conn, cache, top, template.population, period) if top else None
     city_total = cached_table(
-        conn, cache, region.level.system, region.level.key, settings.population, period
+        conn, cache, region.level.system, region.level.key, template.population, period
     ).city_value
     bands, history = [], {}
-    for key in settings.age_bands:
+    for key in template.age_bands:
         meta = cached_indicator(conn, cache, key)
         try:
             count = value_at(conn, cache, region, key, period)
@@ -269,35 +277,37 @@ def _age_structure(conn, cache, region, top, settings: ProfileSettings) -> AgeSt
     )
 
 
-def _mss(conn, cache, parts: list[Region], settings: ProfileSettings) -> MssPart | None:
-    if not parts:
+def _class_keys(classes: ClassMap | None) -> tuple[str | None, ...]:
+    return (classes.status, classes.dynamics, classes.overall) if classes else ()
+
+
+def _mss(conn, cache, parts: list[Region], classes: ClassMap | None) -> MssPart | None:
+    """The city's monitoring classes (status, dynamics, overall) of the finest regions inside."""
+    if not parts or classes is None:
         return None
     level = parts[0].level
-    keys = (settings.mss_status, settings.mss_dynamics, settings.mss_overall)
-    metas = [cached_indicator(conn, cache, k) for k in keys]
     try:
+        metas = [cached_indicator(conn, cache, k) if k else None for k in _class_keys(classes)]
         periods = periods_of(conn, metas[0], level, cache)
-    except LayerError:
-        return None
-    if not periods:
-        return None
-    period = periods[-1]
-    tables = []
-    for meta in metas:
-        try:
-            table = cached_table(conn, cache, level.system, level.key, meta.key, period)
-        except LayerError:
+        if not periods:
             return None
-        tables.append(table.rows.set_index("code"))
+        period = periods[-1]
+        tables = [
+            cached_table(conn, cache, level.system, level.key, m.key, period).rows.set_index("code")
+            if m
+            else None
+            for m in metas
+        ]
+    except LayerError:  # the city's classes are not (all) in this store
+        return None
     rows = []
     for part in parts:
         labels, status_class = [], None
         for meta, table in zip(metas, tables, strict=True):
-            value, status = (
-                (table.at[part.code, "value"], table.at[part.code, "status"])
-                if part.code in table.index
-                else (None, "no_data")
-            )
+            if meta is None or part.code not in table.index:
+                labels.append("–")
+                continue
+            value, status = table.at[part.code, "value"], table.at[part.code, "status"]
             labels.append(value_label(meta, value, status))
             if meta is metas[0] and status == "valid":
                 status_class = round(float(value))
@@ -305,6 +315,7 @@ def _mss(conn, cache, parts: list[Region], settings: ProfileSettings) -> MssPart
     class_labels = list(metas[0].definition.get("class_labels", []))
     counts = Counter(r.status for r in rows)
     return MssPart(
+        classes.title,
         period,
         level.name,
         rows,

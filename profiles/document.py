@@ -24,9 +24,10 @@ from profiles.pictures import (
     stacked_series_svg,
 )
 from records.vocabulary import slug
+from spatial.settings import DEPLOYMENT
 
 TEMPLATES = Path(__file__).parent / "templates"
-BERLIN = ZoneInfo("Europe/Berlin")
+LOCAL_TIME = ZoneInfo(DEPLOYMENT.timezone)
 # CommonMark with tables; raw HTML is escaped and unsafe link schemes (javascript:, data:) are
 # refused by the parser's link validation, so written text cannot inject markup or scripts
 _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
@@ -50,7 +51,7 @@ _ENV.filters["de_date"] = lambda d: f"{d:%d.%m.%Y}" if d else ""
 _ENV.filters["de_number"] = _number
 _ENV.filters["markdown"] = render_markdown
 _ENV.filters["de_timestamp"] = lambda iso: (
-    datetime.fromisoformat(iso).astimezone(BERLIN).strftime("%d.%m.%Y %H:%M") if iso else ""
+    datetime.fromisoformat(iso).astimezone(LOCAL_TIME).strftime("%d.%m.%Y %H:%M") if iso else ""
 )
 
 
@@ -68,7 +69,7 @@ def outline(profile: Profile) -> list[tuple[str, str]]:
     """(anchor, heading) of every chapter, in order: the table of contents."""
     chapters = [("kennzahlen", "Kennzahlen"), ("bevoelkerung", "Bevölkerung")]
     if profile.mss:
-        chapters.append(("soziale-lage", "Soziale Lage (Monitoring Soziale Stadtentwicklung)"))
+        chapters.append(("soziale-lage", f"Soziale Lage ({profile.mss.title})"))
     chapters += [
         ("einrichtungen", "Einrichtungen und Versorgung"),
         ("projekte", "Projekte im Gebiet"),
@@ -140,7 +141,8 @@ def render_pdf(profile: Profile) -> bytes:
 
 
 def file_name(profile: Profile, extension: str = "pdf") -> str:
-    """E.g. ``profil_berlin-lor-2021_bzr_101001_marzahn-nord.pdf``."""
+    """E.g. ``profil_<system>_<level>_<code>_<name>.pdf``, no blanks or umlauts."""
     region = profile.region
     name = slug(region.name).replace("_", "-")
-    return f"profil_{region.level.system}_{region.level.key}_{region.code}_{name}.{extension}"
+    code = slug(region.code).replace("_", "-")
+    return f"profil_{region.level.system}_{region.level.key}_{code}_{name}.{extension}"

@@ -19,17 +19,8 @@ from sqlalchemy.engine import Connection
 
 from records.errors import InvalidRecord
 from records.settings import RecordSettings
+from spatial.crs import UnknownCrs, epsg_code
 
-INPUT_CRS = {
-    "CRS84": 4326,
-    "OGC:CRS84": 4326,
-    "EPSG:4326": 4326,
-    "http://www.opengis.net/def/crs/OGC/1.3/CRS84": 4326,
-    "EPSG:25833": 25833,
-    "http://www.opengis.net/def/crs/EPSG/0/25833": 25833,
-    "EPSG:25832": 25832,
-    "EPSG:3857": 3857,
-}
 _TOP_LEVEL = "l.rank = (SELECT min(rank) FROM region_levels m WHERE m.system_id = l.system_id)"
 
 
@@ -41,14 +32,16 @@ class PreparedGeometry:
 
 
 def input_srid(crs: str | None) -> int:
+    """CRS84 (the default), EPSG:4326 or any projected CRS by its EPSG code."""
     if crs is None or crs == "":
         return 4326
-    if crs not in INPUT_CRS:
+    try:
+        return epsg_code(crs)
+    except UnknownCrs as exc:
         raise InvalidRecord(
-            f"unsupported crs {crs!r}; use one of CRS84 (default), EPSG:25833, EPSG:25832, "
-            "EPSG:3857"
-        )
-    return INPUT_CRS[crs]
+            f"unsupported crs: {exc}; use CRS84 (default) or the EPSG code of a projected CRS, "
+            "e.g. the city's official one"
+        ) from None
 
 
 def _shapes(value: object) -> list:
@@ -92,7 +85,7 @@ def parse_geometry(value: object, srid: int, settings: RecordSettings):
             raise InvalidRecord(
                 "geometry: coordinates are out of the longitude/latitude range; they look like "
                 "projected metres — send WGS 84 longitude, latitude or name the CRS "
-                '(e.g. "crs": "EPSG:25833")'
+                '(e.g. "crs": "EPSG:<code of the city\'s official CRS>")'
             )
     return geometry
 

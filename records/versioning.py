@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 from accounts.users import User
 from records.errors import Forbidden, RecordNotFound, VersionConflict
 from records.history import changed_fields, state_at
+from spatial.settings import DEPLOYMENT
 
 # entity name (as in the history) → its table; fixed names, never user input
 TABLES = {"project": "projects", "event": "events", "section": "profile_sections"}
@@ -48,11 +49,11 @@ def refuse_outdated(conn: Connection, current: dict, base: int, entity: str = "p
     changes = {f: {"before": based_on.get(f), "now": current.get(f)} for f in fields}
     who = conn.execute(
         text(
-            "SELECT u.display_name, to_char(h.at AT TIME ZONE 'Europe/Berlin', "
+            "SELECT u.display_name, to_char(h.at AT TIME ZONE :zone, "
             "'DD.MM.YYYY HH24:MI') AS at FROM history h LEFT JOIN users u ON u.id = h.user_id "
             "WHERE h.entity = :entity AND h.entity_id = :id ORDER BY h.id DESC LIMIT 1"
         ),
-        {"id": current["id"], "entity": entity},
+        {"id": current["id"], "entity": entity, "zone": DEPLOYMENT.timezone},
     ).first()
     by = f" by {who.display_name} on {who.at}" if who and who.display_name else ""
     raise VersionConflict(

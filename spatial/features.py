@@ -53,7 +53,7 @@ class FeatureSource:
     """``relation`` selects ``fid``, ``geom`` (storage CRS) and the fields, with ``params``
     bound; names in ``relation`` are the builder's, never the caller's."""
 
-    name: str  # what the layer is, usable in file names: berlin-lor-2021_bzr_2024-12
+    name: str  # what the layer is, usable in file names: <system>_<level>_<yyyy-mm>
     title: str
     relation: str
     params: dict
@@ -265,7 +265,7 @@ def wkb_rows(
 
 def tile_tolerance(z: int, extent: int) -> float:
     """Half a tile unit in metres at zoom ``z`` (Web Mercator, shrunk to ground metres at
-    Berlin's latitude): detail below it cannot show in the tile."""
+    the latitude of a German city): detail below it cannot show in the tile."""
     return WORLD_MERCATOR_M / (2**z * extent) * 0.6 / 2
 
 

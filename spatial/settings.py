@@ -8,7 +8,10 @@ from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pyproj import CRS
 
+from spatial.cities import CityPack, all_cities, load_city, load_deployment
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEPLOYMENT = load_deployment(PROJECT_ROOT / "data" / "deployment.toml")
 
 
 class StoreSettings(BaseSettings):
@@ -21,7 +24,9 @@ class StoreSettings(BaseSettings):
         validation_alias=AliasChoices("SOZIALRAUM_DATABASE_URL", "DATABASE_URL"),
         description="Any PostGIS database; without it an embedded cluster in data_dir is used.",
     )
-    srid: int = Field(default=25833, description="Projected, metric CRS all geometry is stored in.")
+    srid: int = Field(
+        default=DEPLOYMENT.srid, description="Projected, metric CRS all geometry is stored in."
+    )
     data_dir: Path = Field(
         default=PROJECT_ROOT / "var",
         description="Project-local state: the embedded PostgreSQL cluster and its logs.",
@@ -45,7 +50,10 @@ class StoreSettings(BaseSettings):
 
 
 class DataSettings(BaseSettings):
-    """Where source manifests are, where downloads are cached, and the optional local mirror."""
+    """Where source manifests and city packs are, where downloads are cached, and the optional
+    local mirror. The statistics, facility, composite and catalog folders default to those of
+    the city packs (``data/cities/<city>/…``) beside the shared catalog; setting one of them
+    replaces the packs' folders of that kind (for a single ad-hoc folder)."""
 
     model_config = SettingsConfigDict(env_prefix="SOZIALRAUM_", extra="ignore")
 
@@ -54,10 +62,17 @@ class DataSettings(BaseSettings):
         description="A directory holding the source files; when set nothing is downloaded.",
     )
     manifest_dir: Path = Field(default=PROJECT_ROOT / "data" / "lor_boundaries")
-    statistics_dir: Path = Field(default=PROJECT_ROOT / "data" / "statistics")
+    cities_dir: Path = Field(default=PROJECT_ROOT / "data" / "cities")
+    cities: list[str] | None = Field(
+        default=None, description="City packs in use (JSON list); default every pack."
+    )
+    default_city: str = Field(
+        default=DEPLOYMENT.default_city, description="The city loaded when none is named."
+    )
+    statistics_dir: Path | None = None
     catalog_dir: Path = Field(default=PROJECT_ROOT / "data" / "indicators")
-    facilities_dir: Path = Field(default=PROJECT_ROOT / "data" / "facilities")
-    composites_dir: Path = Field(default=PROJECT_ROOT / "data" / "composites")
+    facilities_dir: Path | None = None
+    composites_dir: Path | None = None
     facility_categories_file: Path = Field(
         default=PROJECT_ROOT / "data" / "facility_categories.toml"
     )
@@ -68,6 +83,7 @@ class DataSettings(BaseSettings):
     @field_validator(
         "data_mirror",
         "manifest_dir",
+        "cities_dir",
         "statistics_dir",
         "catalog_dir",
         "facilities_dir",
@@ -78,3 +94,26 @@ class DataSettings(BaseSettings):
     @classmethod
     def _absolute(cls, value: Path | None) -> Path | None:
         return value.expanduser().resolve() if value is not None else None
+
+    def packs(self, only: list[str] | None = None) -> list[CityPack]:
+        """The city packs in use (those named in ``only``, in that order)."""
+        wanted = only if only is not None else self.cities
+        if wanted is None:
+            return all_cities(self.cities_dir)
+        return [load_city(self.cities_dir, key) for key in wanted]
+
+    def pack_dirs(self, part: str, only: list[str] | None = None) -> list[Path]:
+        """Folders of one kind (statistics, facilities, composites): the override, else the
+        packs' own."""
+        override = {
+            "statistics": self.statistics_dir,
+            "facilities": self.facilities_dir,
+            "composites": self.composites_dir,
+        }[part]
+        if override is not None:
+            return [override]
+        return [pack.part(part) for pack in self.packs(only)]
+
+    def catalog_dirs(self, only: list[str] | None = None) -> list[Path]:
+        """The shared catalog and the indicators the packs add to it."""
+        return [self.catalog_dir, *(pack.part("indicators") for pack in self.packs(only))]

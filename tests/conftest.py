@@ -109,14 +109,18 @@ def _berlin_pair(cluster: EmbeddedCluster, mirror_settings: DataSettings) -> Ite
     open connections cannot serve as a template)."""
     url = create_database(cluster)
     eng = make_engine(url)
-    load_everything(eng, mirror_settings, srid=SRID)
+    load_everything(eng, mirror_settings, srid=SRID, cities=["berlin"])
     with eng.begin() as conn:
         register_analysis_indicators(conn, mirror_settings)
     eng.dispose()
     copy = store.create_database(
         cluster.url(), f"sz_records_{os.getpid()}", template=make_url(url).database
     )
-    yield url, copy
+    second = store.create_database(
+        cluster.url(), f"sz_two_{os.getpid()}", template=make_url(url).database
+    )
+    yield url, copy, second
+    store.drop_database(second)
     store.drop_database(copy)
     store.drop_database(url)
 
@@ -132,6 +136,36 @@ def records_url(_berlin_pair) -> str:
     """The same Berlin data in a database the tests of projects, events and accounts write to
     (each test makes its own users and records)."""
     return _berlin_pair[1]
+
+
+@pytest.fixture(scope="session")
+def hamburg_url(cluster: EmbeddedCluster, mirror_settings: DataSettings) -> Iterator[str]:
+    """A store with only Hamburg, loaded from the raw files by Hamburg's city pack; read-only."""
+    if not (mirror_settings.data_mirror / "hamburg").is_dir():
+        pytest.skip("the data mirror has no hamburg/ directory")
+    url = create_database(cluster)
+    eng = make_engine(url)
+    load_everything(eng, mirror_settings, srid=SRID, cities=["hamburg"])
+    with eng.begin() as conn:
+        register_analysis_indicators(conn, mirror_settings)
+    eng.dispose()
+    yield url
+    store.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def two_city_url(_berlin_pair, mirror_settings: DataSettings) -> str:
+    """Berlin and Hamburg in one store (Hamburg loaded into a copy of the Berlin store);
+    read-only."""
+    if not (mirror_settings.data_mirror / "hamburg").is_dir():
+        pytest.skip("the data mirror has no hamburg/ directory")
+    url = _berlin_pair[2]
+    eng = make_engine(url)
+    load_everything(eng, mirror_settings, srid=SRID, cities=["hamburg"])
+    with eng.begin() as conn:
+        register_analysis_indicators(conn, mirror_settings)
+    eng.dispose()
+    return url
 
 
 @pytest.fixture

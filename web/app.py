@@ -21,15 +21,16 @@ from layers.cache import LayerCache
 from layers.choropleth import warm_tables
 from layers.errors import InvalidParameter, NotComputable, NotFound
 from layers.figures import catalog_keys
-from layers.regions import newest_system
 from profiles.settings import ProfileSettings
 from records.errors import Forbidden, InvalidRecord, RecordNotFound, VersionConflict
 from records.history import without_contacts as _without_contacts
 from records.settings import RecordSettings
+from spatial.cities import Cities
 from spatial.errors import SozialraumError
-from spatial.settings import StoreSettings
+from spatial.settings import DataSettings, StoreSettings
 from spatial.store import make_engine, resolve_database_url
 from web.auth import CsrfRejected, NotSignedIn
+from web.deps import default_system
 from web.limits import BodyLimit
 from web.routers import (
     events,
@@ -71,11 +72,13 @@ def _status(exc: SozialraumError) -> int:
     return 400
 
 
-def _warm(engine, cache: LayerCache, settings: WebSettings, stop: threading.Event) -> None:
+def _warm(
+    engine, cache: LayerCache, settings: WebSettings, cities: Cities, stop: threading.Event
+) -> None:
     """Fill the cache with the latest tables of the default system while the app serves."""
     try:
         with engine.connect() as conn:
-            system = settings.default_system or newest_system(conn)
+            system = default_system(conn, settings, cities)
             started = time.perf_counter()
             done = warm_tables(conn, cache, system, catalog_keys(conn), stop)
         log.info("cache warmed: %d tables in %.1f s", done, time.perf_counter() - started)
@@ -88,9 +91,11 @@ def create_app(
     store: StoreSettings | None = None,
     records: RecordSettings | None = None,
     profile_settings: ProfileSettings | None = None,
+    data: DataSettings | None = None,
 ) -> FastAPI:
     settings = settings or WebSettings()
     store = store or StoreSettings()
+    data = data or DataSettings()
     records = records or RecordSettings()
 
     @asynccontextmanager
@@ -101,7 +106,9 @@ def create_app(
         warmer = None
         if settings.warm_cache:
             warmer = threading.Thread(
-                target=_warm, args=(engine, app.state.cache, settings, stop), daemon=True
+                target=_warm,
+                args=(engine, app.state.cache, settings, app.state.cities, stop),
+                daemon=True,
             )
             warmer.start()
         try:
@@ -123,6 +130,7 @@ def create_app(
     app.state.store_settings = store
     app.state.record_settings = records
     app.state.profile_settings = profile_settings or ProfileSettings()
+    app.state.cities = Cities(data.packs(), data.default_city)
     app.state.cache = LayerCache(settings.cache_entries)
     app.state.tiles = LayerCache(settings.tile_cache_entries)
 

@@ -6,10 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from fastapi import Request
+from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 from layers.cache import LayerCache
+from layers.regions import newest_system
 from profiles.settings import ProfileSettings
+from spatial.cities import Cities, CityPack, MapDefaults
 from spatial.features import Attribution
 from web.settings import WebSettings
 
@@ -36,6 +39,36 @@ def get_engine(request: Request) -> Engine:
 def get_records(request: Request) -> Attribution:
     """Whom exports and services credit for projects and events."""
     return request.app.state.record_settings.credit()
+
+
+def get_cities(request: Request) -> Cities:
+    """The city packs in use (their map defaults, profile templates and official CRS)."""
+    return request.app.state.cities
+
+
+def default_system(conn: Connection, settings: WebSettings, cities: Cities) -> str:
+    """The region system a request without one is about: the setting, else the map system of
+    the first city whose system is loaded (the default city first), else the newest one."""
+    if settings.default_system:
+        return settings.default_system
+    loaded = set(conn.execute(text("SELECT key FROM region_systems")).scalars())
+    for _pack, system in cities.map_systems():
+        if system in loaded:
+            return system
+    return newest_system(conn)
+
+
+def map_defaults(settings: WebSettings, pack: CityPack | None) -> MapDefaults:
+    """What the map and the services show for a city: its pack's defaults, where a setting
+    does not override them for every city."""
+    base = pack.map if pack else MapDefaults(indicator="")
+    return base.model_copy(
+        update={
+            "indicator": settings.default_indicator or base.indicator,
+            "key_indicators": settings.key_indicators or base.key_indicators,
+            "service_indicators": settings.service_indicators or base.service_indicators,
+        }
+    )
 
 
 def get_profile_settings(request: Request) -> ProfileSettings:

@@ -1,5 +1,9 @@
 """Layer exports as files GIS staff and spreadsheet users open directly: GeoJSON (RFC 7946, or in
-EPSG:25833 marked as not RFC 7946), GeoPackage, FlatGeobuf, zipped Shapefile and CSV.
+a projected CRS marked as not RFC 7946), GeoPackage, FlatGeobuf, zipped Shapefile and CSV.
+
+Files are written in the CRS asked for (``crs``), else in the official CRS of the city the
+layer belongs to (its pack's ``official_crs``); RFC 7946 GeoJSON is always WGS 84, CSV is WGS 84
+unless a CRS is asked for.
 
 PostGIS selects and transforms the features (``spatial.features.wkb_rows``) and GDAL (pyogrio)
 writes the formats; this module only chooses the options, names the file after what it holds
@@ -23,6 +27,7 @@ import shapely
 from sqlalchemy.engine import Connection
 
 from layers.errors import InvalidParameter
+from spatial.crs import UnknownCrs, epsg_code
 from spatial.features import FeatureQuery, FeatureSource, Field, geojson_features, wkb_rows
 
 
@@ -42,9 +47,9 @@ FORMATS = {
             "geojson", "GeoJSON (RFC 7946, WGS 84)", ".geojson", "application/geo+json", "GeoJSON"
         ),
         Format(
-            "geojson-25833",
-            "GeoJSON in EPSG:25833 (nicht RFC 7946)",
-            "_epsg25833.geojson",
+            "geojson-crs",
+            "GeoJSON im amtlichen Bezugssystem der Stadt oder in crs= (nicht RFC 7946)",
+            "_epsg{srid}.geojson",
             "application/geo+json",
             "GeoJSON",
         ),
@@ -74,9 +79,15 @@ class ExportOptions:
     csv_geometry: str = "wkt"  # or "xy" (a point on the surface for lines and polygons)
     csv_decimal: str = "point"  # or "comma" (then the separator is a semicolon)
     csv_bom: bool = False
-    csv_srid: int = 4326
+    srid: int | None = None  # asked for; else the city's official CRS (WGS 84 for CSV)
 
     def __post_init__(self) -> None:
+        legacy = re.fullmatch(r"geojson-(\d{4,6})", self.format)
+        if legacy and self.format not in FORMATS:  # geojson-<EPSG code>: in that CRS
+            object.__setattr__(self, "format", "geojson-crs")
+            object.__setattr__(self, "srid", self.srid or int(legacy.group(1)))
+        if self.srid is not None:
+            parse_export_crs(str(self.srid))
         if self.format not in FORMATS:
             raise InvalidParameter(f"unknown format {self.format!r}; formats: {', '.join(FORMATS)}")
         if not 0 <= self.precision <= 15:
@@ -87,9 +98,31 @@ class ExportOptions:
             raise InvalidParameter("csv decimal must be 'point' or 'comma'")
 
 
-def file_name(source: FeatureSource, options: ExportOptions) -> str:
+def parse_export_crs(raw: str | None) -> int | None:
+    """The ``crs`` of an export (``EPSG:<code>``, an OGC URI, ``CRS84``) → an EPSG code."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return epsg_code(raw)
+    except UnknownCrs as exc:
+        raise InvalidParameter(str(exc)) from None
+
+
+def output_srid(options: ExportOptions, source: FeatureSource, default: int | None) -> int:
+    """The CRS the file is written in: the one asked for, else WGS 84 for RFC 7946 GeoJSON and
+    CSV, else the city's official CRS (``default``), else the storage CRS."""
+    if options.format == "geojson":
+        return 4326
+    if options.srid is not None:
+        return options.srid
+    if options.format == "csv":
+        return 4326
+    return default or source.srid
+
+
+def file_name(source: FeatureSource, options: ExportOptions, srid: int | None = None) -> str:
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", source.name).strip("-")
-    return stem + FORMATS[options.format].suffix
+    return stem + FORMATS[options.format].suffix.format(srid=srid or source.srid)
 
 
 def attribution_members(source: FeatureSource, generated: datetime) -> dict:
@@ -112,20 +145,24 @@ def export_layer(
     query: FeatureQuery,
     options: ExportOptions,
     directory: Path,
+    default_srid: int | None = None,
 ) -> Path:
-    """Write the selected features into ``directory`` and return the file's path."""
+    """Write the selected features into ``directory`` and return the file's path.
+    ``default_srid``: the official CRS of the layer's city."""
     fmt = FORMATS[options.format]
-    path = directory / file_name(source, options)
+    srid = output_srid(options, source, default_srid)
+    path = directory / file_name(source, options, srid)
     generated = datetime.now(UTC)
     about = attribution_members(source, generated)
     path.unlink(missing_ok=True)  # GDAL refuses to write over some formats
     if fmt.key == "csv":
-        _write_csv(conn, source, query, options, path)
+        _write_csv(conn, source, query, options, path, srid)
         return path
     if fmt.driver == "GeoJSON":
-        path.write_text(geojson_document(conn, source, query, options, about), encoding="utf-8")
+        path.write_text(
+            geojson_document(conn, source, query, options, about, srid), encoding="utf-8"
+        )
         return path
-    srid = source.srid
     geometries, values = wkb_rows(conn, source, query, srid)
     columns, masks = _columns(source.fields, values)
     names = [f.name for f in source.fields]
@@ -164,15 +201,16 @@ def geojson_document(
     query: FeatureQuery,
     options: ExportOptions,
     about: dict,
+    srid: int = 4326,
 ) -> str:
     """A GeoJSON FeatureCollection built by PostGIS: RFC 7946 (WGS 84, lon/lat) or, for
-    ``geojson-25833``, the storage CRS named in a ``crs`` member and marked as not RFC 7946.
+    ``geojson-crs``, a projected CRS named in a ``crs`` member and marked as not RFC 7946.
     Attribution, licences and notes travel as foreign members."""
     members = dict(about)
-    if options.format == "geojson":
+    if options.format == "geojson" or srid == 4326:
         srid, digits = 4326, options.precision
     else:
-        srid, digits = source.srid, 2
+        digits = 2
         members["crs"] = {"type": "name", "properties": {"name": f"urn:ogc:def:crs:EPSG::{srid}"}}
         members["crs_note"] = (
             f"Coordinates in EPSG:{srid} (metres, easting/northing). Not RFC 7946 GeoJSON, "
@@ -313,12 +351,11 @@ def _write_csv(
     query: FeatureQuery,
     options: ExportOptions,
     path: Path,
+    srid: int,
 ) -> None:
     comma = options.csv_decimal == "comma"
-    geometries, values = wkb_rows(
-        conn, source, query, options.csv_srid, points=options.csv_geometry == "xy"
-    )
-    digits = 6 if options.csv_srid == 4326 else 2
+    geometries, values = wkb_rows(conn, source, query, srid, points=options.csv_geometry == "xy")
+    digits = 6 if srid == 4326 else 2
     columns: list[np.ndarray] = []
     names: list[str] = []
     if options.csv_geometry == "xy":
@@ -345,7 +382,7 @@ def _write_csv(
         names,
         driver="CSV",
         geometry_type=_layer_geometry_type(source.geometry_type) if geometry is not None else None,
-        crs=f"EPSG:{options.csv_srid}" if geometry is not None else None,
+        crs=f"EPSG:{srid}" if geometry is not None else None,
         layer_options=layer_options,
     )
 

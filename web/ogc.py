@@ -17,9 +17,12 @@ from layers.facilities import facility_categories
 from layers.levels import get_level
 from layers.sources import facility_source, known_region_layers, region_source
 from records.queries import ProjectFilter, project_source
+from spatial.cities import Cities
 from spatial.errors import SozialraumError
 from spatial.features import Attribution, FeatureQuery, FeatureSource, storage_srid
+from web.deps import map_defaults
 from web.params import parse_keys
+from web.settings import WebSettings
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/{}"
@@ -135,9 +138,16 @@ def region_periods(
         return []
 
 
-def service_indicators(raw: str | None, defaults: list[str]) -> list[str]:
-    """``indicators=a,b`` of region collections and tiles, else the configured ones."""
-    return list(defaults) if raw is None else parse_keys(raw)
+def service_indicators(
+    raw: str | None, settings: WebSettings, cities: Cities, collection: Collection
+) -> list[str]:
+    """``indicators=a,b`` of region collections and tiles, else those its city's pack (or a
+    setting) names."""
+    if raw is not None:
+        return parse_keys(raw)
+    if collection.kind != "regions":
+        return []
+    return list(map_defaults(settings, cities.of_system(collection.system)).service_indicators)
 
 
 def parse_crs(raw: str | None, storage_srid: int, what: str = "crs") -> int:

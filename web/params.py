@@ -33,7 +33,7 @@ def parse_keys(raw: str | None) -> list[str]:
 def check_region_filter(system: str | None, region: str | None) -> None:
     """A region code means nothing without the system it belongs to."""
     if region is not None and system is None:
-        raise InvalidParameter("region needs system, e.g. system=berlin-lor-2021&region=101001")
+        raise InvalidParameter("region needs system, e.g. system=<key>&region=<code>")
 
 
 def parse_breaks(raw: str | None) -> list[float] | None:

@@ -1,32 +1,10 @@
 """Settings of the web app (prefix ``SOZIALRAUM_WEB_``): sizes of responses and caches, and
-what the map shows first."""
+overrides of what the city packs say the map and the services show."""
 
 from __future__ import annotations
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-SERVICE_INDICATORS = [
-    "inhabitants",
-    "share_age_below_6",
-    "share_age_above_65",
-    "share_migration_background",
-    "share_foreigners",
-    "inhabitants_rel_change_2y",
-    "mss_status_index_class",
-    "mss_dynamics_index_class",
-    "kita_places_per_100_u6",
-    "nursing_places_per_1000_65plus",
-]
-KEY_INDICATORS = [
-    "inhabitants",
-    "share_age_below_6",
-    "share_age_above_65",
-    "share_migration_background",
-    "inhabitants_rel_change_2y",
-    "mss_class",
-    "kita_places_per_100_u6",
-]
 
 
 class WebSettings(BaseSettings):
@@ -49,10 +27,14 @@ class WebSettings(BaseSettings):
     default_system: str | None = Field(
         default=None, description="Region system of the map; default: the newest one."
     )
-    default_indicator: str = "share_age_above_65"
-    key_indicators: list[str] = Field(
-        default_factory=lambda: list(KEY_INDICATORS),
-        description="Indicators of the region panel on the map, besides the mapped one.",
+    default_indicator: str | None = Field(
+        default=None, description="Indicator the map shows first; default: the city pack's."
+    )
+    key_indicators: list[str] | None = Field(
+        default=None,
+        max_length=40,
+        description="Indicators of the region panel on the map, besides the mapped one; "
+        "default: the city pack's.",
     )
     tile_url: str = Field(
         default="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
@@ -67,9 +49,11 @@ class WebSettings(BaseSettings):
     secure_cookies: bool = Field(
         default=False, description="Send the session cookie over HTTPS only (set behind TLS)."
     )
-    service_indicators: list[str] = Field(
-        default_factory=lambda: list(SERVICE_INDICATORS),
-        description="Indicator values region collections and tiles carry by default.",
+    service_indicators: list[str] | None = Field(
+        default=None,
+        max_length=60,
+        description="Indicator values region collections and tiles carry by default; "
+        "default: the city pack's.",
     )
     ogc_page_size: int = Field(default=100, ge=1, le=10_000, description="Default OGC limit.")
     ogc_max_page: int = Field(

@@ -23,7 +23,7 @@ OFFICIAL = Path(__file__).parent / "fixtures" / "mss_2021_official_classes.csv"
 
 @pytest.fixture(scope="module")
 def composites():
-    return load_composites(DataSettings().composites_dir)
+    return load_composites(DataSettings().pack_dirs("composites"))
 
 
 @pytest.mark.mirror

@@ -19,10 +19,13 @@ from profiles.content import build_profile
 from profiles.document import file_name, render_markdown, render_pdf
 from profiles.settings import ProfileSettings
 from records.settings import RecordSettings
+from spatial.settings import DataSettings
 
 SYSTEM = "berlin-lor-2021"
 OFFICIAL = Path(__file__).parents[1] / "layers" / "fixtures" / "mss_2021_official_classes.csv"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "profiles"
+
+BERLIN_TEMPLATE = ProfileSettings().template(DataSettings().packs(["berlin"])[0])
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +41,7 @@ def profile(berlin_url):
             "101001",
             internal=False,
             settings=ProfileSettings(),
+            template=BERLIN_TEMPLATE,
             credit=RecordSettings().credit(),
         )
     engine.dispose()
@@ -224,6 +228,7 @@ def test_counts_cover_every_record_not_only_the_listed_ones(records_engine, peop
             "103007",
             internal=True,
             settings=ProfileSettings(max_items=10),
+            template=BERLIN_TEMPLATE,
             credit=limits.credit(),
             today=date(2026, 11, 21),
         )

@@ -17,7 +17,6 @@ from jinja2 import Template
 
 from web.assets import CLUSTER_CSS, CLUSTER_JS, DRAW_CSS, DRAW_JS, LEAFLET_CSS, LEAFLET_JS
 
-BERLIN = (52.507, 13.405)
 OUTLINE_STYLE = {"color": "#252525", "weight": 2, "fill": False}
 
 
@@ -37,8 +36,8 @@ class MapConfig:
     choropleth_url: str
     panel_url: str
     attribution: str
-    center: tuple[float, float] = BERLIN
-    zoom: int = 10
+    center: tuple[float, float] = (51.16, 10.45)
+    zoom: int = 6
     tile_url: str = ""
     tile_attribution: str = ""
     overlays: list[Overlay] = field(default_factory=list)
@@ -133,11 +132,18 @@ def region_map(
 
 
 def project_map(
-    geometry: dict | None, tile_url: str, attribution: str, *, edit: bool = True
+    geometry: dict | None,
+    tile_url: str,
+    attribution: str,
+    view: tuple[tuple[float, float], int] | None,
+    *,
+    edit: bool = True,
 ) -> folium.Map:
     """A project's geometry; with ``edit`` the drawing tools (polygon, line, rectangle, point),
-    which also move and reshape what is there. ``static/project.js`` reads the drawn shapes."""
-    m = _base_map(BERLIN, 11, tile_url, attribution)
+    which also move and reshape what is there. ``static/project.js`` reads the drawn shapes.
+    ``view`` (centre, zoom) is where an empty map opens."""
+    center, zoom = view or ((51.16, 10.45), 6)
+    m = _base_map(center, zoom, tile_url, attribution)
     drawn = folium.FeatureGroup(name="Projektgeometrie")
     drawn.add_to(m)
     if edit:

@@ -19,10 +19,11 @@ from layers.cache import LayerCache
 from layers.sources import facility_source, region_source
 from records.events import event_source
 from records.queries import project_source
+from spatial.cities import Cities
 from spatial.features import Attribution, FeatureQuery, FeatureSource
 from web.auth import Visitor, current_visitor, signed_in_reader
-from web.deps import get_cache, get_connection, get_records
-from web.exports import FORMATS, ExportOptions, export_layer, file_name
+from web.deps import get_cache, get_cities, get_connection, get_records
+from web.exports import FORMATS, ExportOptions, export_layer, parse_export_crs
 from web.params import parse_bbox, parse_keys
 from web.routers.events import check_event_filter
 from web.routers.projects import parse_filter
@@ -43,6 +44,11 @@ class ExportParams:
         csv_geometry: str = Query("wkt", description="CSV geometry: `wkt` or `xy`"),
         csv_decimal: str = Query("point", description="CSV decimal mark: `point` or `comma`"),
         csv_bom: bool = Query(False, description="CSV with a UTF-8 byte order mark"),
+        crs: str | None = Query(
+            None,
+            description="CRS of the file, e.g. `EPSG:4326`; default the city's official CRS "
+            "(RFC 7946 GeoJSON is always WGS 84, CSV WGS 84 unless asked)",
+        ),
     ) -> None:
         self.options = ExportOptions(
             format=format,
@@ -50,6 +56,7 @@ class ExportParams:
             csv_geometry=csv_geometry,
             csv_decimal=csv_decimal,
             csv_bom=csv_bom,
+            srid=parse_export_crs(crs),
         )
         self.bbox = parse_bbox(bbox)
 
@@ -58,19 +65,23 @@ class ExportParams:
 
 
 def send_export(
-    conn: Connection, source: FeatureSource, query: FeatureQuery, options: ExportOptions
+    conn: Connection,
+    source: FeatureSource,
+    query: FeatureQuery,
+    options: ExportOptions,
+    default_srid: int | None,
 ) -> FileResponse:
     """Write the file into a private directory, send it, then remove the directory."""
     directory = Path(tempfile.mkdtemp(prefix="sz-export-"))
     try:
-        path = export_layer(conn, source, query, options, directory)
+        path = export_layer(conn, source, query, options, directory, default_srid)
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)
         raise
     return FileResponse(
         path,
         media_type=FORMATS[options.format].media_type,
-        filename=file_name(source, options),
+        filename=path.name,
         background=BackgroundTask(shutil.rmtree, directory, ignore_errors=True),
     )
 
@@ -90,9 +101,10 @@ def export_regions(
     params: ExportParams = Depends(),
     conn: Connection = Depends(get_connection),
     cache: LayerCache = Depends(get_cache),
+    cities: Cities = Depends(get_cities),
 ) -> FileResponse:
     source = region_source(conn, cache, system, level, parse_keys(indicators), period, region)
-    return send_export(conn, source, params.query(), params.options)
+    return send_export(conn, source, params.query(), params.options, cities.srid_of(system))
 
 
 @router.get(
@@ -108,9 +120,10 @@ def export_facilities(
     period: date | None = Query(None, description="Only facilities of this date"),
     params: ExportParams = Depends(),
     conn: Connection = Depends(get_connection),
+    cities: Cities = Depends(get_cities),
 ) -> FileResponse:
     source = facility_source(conn, category, system, region)
-    return send_export(conn, source, params.query(period), params.options)
+    return send_export(conn, source, params.query(period), params.options, cities.srid_of(system))
 
 
 @router.get(
@@ -129,10 +142,11 @@ def export_projects(
     conn: Connection = Depends(get_connection),
     visitor: Visitor = Depends(current_visitor),
     records: Attribution = Depends(get_records),
+    cities: Cities = Depends(get_cities),
 ) -> FileResponse:
     filters = parse_filter(visitor, system, region, status, topic, None, None, None)
     source = project_source(conn, filters, records)
-    return send_export(conn, source, params.query(period), params.options)
+    return send_export(conn, source, params.query(period), params.options, cities.srid_of(system))
 
 
 @router.get(
@@ -150,7 +164,8 @@ def export_events(
     conn: Connection = Depends(get_connection),
     user: User = Depends(signed_in_reader),
     records: Attribution = Depends(get_records),
+    cities: Cities = Depends(get_cities),
 ) -> FileResponse:
     check_event_filter(system, region, type)
     source = event_source(conn, records, system=system, region=region, year=year, event_type=type)
-    return send_export(conn, source, params.query(), params.options)
+    return send_export(conn, source, params.query(), params.options, cities.srid_of(system))

@@ -9,8 +9,8 @@ from layers.catalog import catalog_by_topic, catalog_entries
 from layers.choropleth import periods_of
 from layers.indicators import get_indicator
 from layers.levels import finest_level
-from layers.regions import newest_system
-from web.deps import get_connection, get_settings
+from spatial.cities import Cities
+from web.deps import default_system, get_cities, get_connection, get_settings
 from web.settings import WebSettings
 
 router = APIRouter(tags=["indicators"])
@@ -31,9 +31,10 @@ def indicator(
     system: str | None = Query(None, description="Region system of the periods"),
     conn: Connection = Depends(get_connection),
     settings: WebSettings = Depends(get_settings),
+    cities: Cities = Depends(get_cities),
 ) -> dict:
     meta = get_indicator(conn, key)
-    system = system or settings.default_system or newest_system(conn)
+    system = system or default_system(conn, settings, cities)
     entry = catalog_entries(conn, key)[0]
     entry["periods"] = periods_of(conn, meta, finest_level(conn, system))
     return entry

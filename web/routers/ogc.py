@@ -1,6 +1,6 @@
 """OGC API – Features (Part 1 Core with GeoJSON, Part 2 CRS by reference) under ``/ogc``: the
 landing page, conformance, collections, pages of items with ``next`` links, and single items,
-in CRS84 or the storage CRS (EPSG:25833). QGIS, GDAL and OWSLib connect here directly."""
+in CRS84 or the storage CRS. QGIS, GDAL and OWSLib connect here directly."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from sqlalchemy.engine import Connection
 
 from layers.cache import LayerCache
 from layers.errors import NotFound
+from spatial.cities import Cities
 from spatial.features import Attribution, FeatureSource, geojson_features, one_feature
-from web.deps import get_cache, get_connection, get_records, get_settings
+from web.deps import get_cache, get_cities, get_connection, get_records, get_settings
 from web.ogc import (
     CONFORMANCE,
     BadOgcRequest,
@@ -134,10 +135,11 @@ def collection(
     cache: LayerCache = Depends(get_cache),
     settings: WebSettings = Depends(get_settings),
     records: Attribution = Depends(get_records),
+    cities: Cities = Depends(get_cities),
 ) -> dict:
     _check_format(f)
     chosen = get_collection(conn, cache, collection_id)
-    keys = service_indicators(indicators, settings.service_indicators)
+    keys = service_indicators(indicators, settings, cities, chosen)
     source = collection_source(conn, cache, chosen, keys, None, records)
     periods = region_periods(conn, cache, chosen, keys)
     return _collection_document(chosen, source, _base(request), source.srid, periods)
@@ -164,6 +166,7 @@ def items(
     cache: LayerCache = Depends(get_cache),
     settings: WebSettings = Depends(get_settings),
     records: Attribution = Depends(get_records),
+    cities: Cities = Depends(get_cities),
 ) -> Response:
     _check_format(f)
     chosen = get_collection(conn, cache, collection_id)
@@ -175,7 +178,7 @@ def items(
     bbox_srid = parse_crs(bbox_crs, storage, "bbox-crs")
     box = parse_bbox(bbox, bbox_srid)
     start, end = parse_datetime(datetime_)
-    keys = service_indicators(indicators, settings.service_indicators)
+    keys = service_indicators(indicators, settings, cities, chosen)
     period = end if chosen.kind == "regions" else None
     source = collection_source(conn, cache, chosen, keys, period, records)
     query = feature_query(
@@ -221,6 +224,7 @@ def item(
     cache: LayerCache = Depends(get_cache),
     settings: WebSettings = Depends(get_settings),
     records: Attribution = Depends(get_records),
+    cities: Cities = Depends(get_cities),
 ) -> Response:
     _check_format(f)
     chosen = get_collection(conn, cache, collection_id)
@@ -229,7 +233,7 @@ def item(
         conn,
         cache,
         chosen,
-        service_indicators(indicators, settings.service_indicators),
+        service_indicators(indicators, settings, cities, chosen),
         None,
         records,
     )

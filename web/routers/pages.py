@@ -30,16 +30,28 @@ from layers.regions import (
     find_region,
     get_region_system,
     level_geojson,
-    newest_system,
+    list_region_systems,
     parents_of,
     region_geometry,
+    system_extent,
+    view_of,
 )
 from profiles.pictures import series_svg
+from profiles.settings import ProfileSettings
 from records.queries import projects_in_region
 from records.vocabulary import STATUS_COLOURS
+from spatial.cities import Cities
 from spatial.errors import SozialraumError
 from web.auth import Visitor, current_visitor
-from web.deps import get_cache, get_connection, get_settings
+from web.deps import (
+    default_system,
+    get_cache,
+    get_cities,
+    get_connection,
+    get_profile_settings,
+    get_settings,
+    map_defaults,
+)
 from web.pages.mapview import MapConfig, Overlay, planning_map, region_map, rendered
 from web.params import parse_breaks
 from web.settings import WebSettings
@@ -70,7 +82,6 @@ METHOD_LABELS = {
     "manual": "Eigene Grenzen",
     "fixed": "Feste Klassen des Indikators",
 }
-POPULATION = "inhabitants"
 
 
 def wants_html(request: Request) -> bool:
@@ -102,6 +113,7 @@ def map_page(
     conn: Connection = Depends(get_connection),
     cache: LayerCache = Depends(get_cache),
     settings: WebSettings = Depends(get_settings),
+    cities: Cities = Depends(get_cities),
 ) -> HTMLResponse:
     period, lat, lon, zoom = (
         _form_value(period, date.fromisoformat, "period", None),
@@ -109,13 +121,17 @@ def map_page(
         _form_value(lon, float, "lon", (-180, 180)),
         _form_value(zoom, int, "zoom", (1, 19)),
     )
-    system = system or settings.default_system or newest_system(conn)
+    system = system or default_system(conn, settings, cities)
     region_system = get_region_system(conn, system)
     if region_system is None:
         raise InvalidParameter(f"unknown region system {system!r}")
+    pack = cities.of_system(system)
+    defaults = map_defaults(settings, pack)
     levels = region_system["levels"]
-    chosen_level = get_level(conn, system, level or levels[-1]["key"])
-    meta = get_indicator(conn, indicator or settings.default_indicator)
+    keys = [lvl["key"] for lvl in levels]
+    first_level = defaults.level if defaults.level in keys else keys[-1]
+    chosen_level = get_level(conn, system, level or first_level)
+    meta = get_indicator(conn, indicator or defaults.indicator or catalog_keys(conn)[0])
     notes: list[str] = []
     periods = periods_of(conn, meta, chosen_level, cache)
     if period is not None and period not in periods:
@@ -157,18 +173,25 @@ def map_page(
     query = urlencode(
         {k: v for k, v in state.items() if v and k not in ("system", "level", "indicator")}
     )
+    view = view_of(system_extent(conn, system))
     config = MapConfig(
         choropleth_url=(
             f"/api/choropleth/{system}/{chosen_level.key}/{meta.key}?{query}" if choropleth else ""
         ),
         panel_url=f"/region/{system}/{{code}}/panel?"
-        + urlencode({"indicator": meta.key, **({"period": state["period"]} if period else {})}),
+        + urlencode(
+            {
+                "level": chosen_level.key,
+                "indicator": meta.key,
+                **({"period": state["period"]} if period else {}),
+            }
+        ),
         attribution=_attribution(region_system),
-        center=(lat, lon) if lat is not None and lon is not None else (52.507, 13.405),
-        zoom=zoom or 11,
+        center=(lat, lon) if lat is not None and lon is not None else view[0],
+        zoom=zoom or view[1],
         tile_url=settings.tile_url,
         tile_attribution=settings.tile_attribution,
-        overlays=_overlays(conn, system, levels, chosen_level.rank, overlays),
+        overlays=_overlays(conn, system, levels, chosen_level.rank, overlays, defaults.overlays),
     )
     described = describe(choropleth) if choropleth else None
     context = {
@@ -189,8 +212,19 @@ def map_page(
         "attribution": _attribution(region_system),
         "notes": notes + (described["notes"] if described else []),
         "status_colours": STATUS_COLOURS,
+        "cities": _city_switch(conn, cities, pack),
     }
     return templates.TemplateResponse(request, "map.html", context)
+
+
+def _city_switch(conn: Connection, cities: Cities, current) -> list[dict]:
+    """The cities whose map system is loaded, for the switch above the map."""
+    loaded = {s["key"] for s in list_region_systems(conn)}
+    return [
+        {"key": pack.key, "name": pack.name, "system": system, "current": pack is current}
+        for pack, system in cities.map_systems()
+        if system in loaded
+    ]
 
 
 @router.get("/region/{system}/{code}/panel", response_class=HTMLResponse)
@@ -198,16 +232,19 @@ def region_panel(
     request: Request,
     system: str,
     code: str,
+    level: str | None = None,
     indicator: str | None = None,
     period: date | None = None,
     conn: Connection = Depends(get_connection),
     cache: LayerCache = Depends(get_cache),
     settings: WebSettings = Depends(get_settings),
+    cities: Cities = Depends(get_cities),
 ) -> HTMLResponse:
-    region = find_region(conn, system, code)
+    region = find_region(conn, system, code, level)
     parents = parents_of(conn, region)
     top = parents[0] if parents else None
-    others = [key for key in settings.key_indicators if key != indicator]
+    keys = map_defaults(settings, cities.of_system(system)).key_indicators
+    others = [key for key in keys if key != indicator]
     # the mapped indicator as on the map (its period), the others at their latest
     mapped = region_figures(conn, cache, region, top, [indicator], period) if indicator else []
     figures = mapped + region_figures(conn, cache, region, top, others)
@@ -231,6 +268,8 @@ def region_page(
     conn: Connection = Depends(get_connection),
     cache: LayerCache = Depends(get_cache),
     settings: WebSettings = Depends(get_settings),
+    cities: Cities = Depends(get_cities),
+    profile_settings: ProfileSettings = Depends(get_profile_settings),
 ) -> HTMLResponse:
     region = find_region(conn, system, code, level)
     parents = parents_of(conn, region)
@@ -248,7 +287,11 @@ def region_page(
     figures = region_figures(
         conn, cache, region, parents[0] if parents else None, catalog_keys(conn)
     )
-    population = series(conn, cache, region, POPULATION)
+    try:
+        population_key = profile_settings.template(cities.of_system(system)).population
+        population = series(conn, cache, region, population_key)
+    except (LayerError, ValueError):  # no population in this system
+        population = []
     region_system = get_region_system(conn, system)
     context = {
         "region": region,
@@ -300,7 +343,16 @@ def _attribution(region_system: dict) -> str:
     return f"{region_system['attribution'] or region_system['source'] or ''}{licence}"
 
 
-def _overlays(conn: Connection, system: str, levels: list[dict], rank: int, shown: str | None):
+def _overlays(
+    conn: Connection,
+    system: str,
+    levels: list[dict],
+    rank: int,
+    shown: str | None,
+    offered: list[str] | None = None,
+):
+    """Facility categories with facilities in this system (those the city offers), projects
+    and the outlines of coarser levels."""
     active = set((shown or "").split(","))
     overlays = [
         Overlay(
@@ -310,7 +362,8 @@ def _overlays(conn: Connection, system: str, levels: list[dict], rank: int, show
             url=f"/api/facilities?category={category['key']}",
             shown=category["key"] in active,
         )
-        for category in facility_categories(conn, only_with_facilities=True)
+        for category in facility_categories(conn, only_with_facilities=True, system=system)
+        if offered is None or category["key"] in offered
     ]
     overlays.append(
         Overlay(

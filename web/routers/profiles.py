@@ -27,9 +27,10 @@ from records.sections import (
     section_id_of,
     section_state,
 )
+from spatial.cities import Cities
 from spatial.features import Attribution
 from web.auth import Visitor, Writer, current_visitor, record_writer, signed_in_reader
-from web.deps import get_cache, get_connection, get_profile_settings, get_records
+from web.deps import get_cache, get_cities, get_connection, get_profile_settings, get_records
 from web.routers.pages import templates
 
 router = APIRouter(include_in_schema=False)
@@ -50,9 +51,10 @@ def requested_profile(
     visitor: Visitor = Depends(current_visitor),
     settings: ProfileSettings = Depends(get_profile_settings),
     credit: Attribution = Depends(get_records),
+    cities: Cities = Depends(get_cities),
 ) -> Profile:
     """Dependency: the profile named by the path, in the visitor's version (signed-in readers
-    get the internal one)."""
+    get the internal one), after the template of the system's city."""
     return build_profile(
         conn,
         cache,
@@ -61,6 +63,7 @@ def requested_profile(
         level=level,
         internal=visitor.signed_in,
         settings=settings,
+        template=settings.template(cities.of_system(system)),
         credit=credit,
     )
 

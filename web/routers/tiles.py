@@ -12,8 +12,9 @@ from fastapi.responses import Response
 from sqlalchemy.engine import Connection
 
 from layers.cache import LayerCache
+from spatial.cities import Cities
 from spatial.features import Attribution, mvt_tile
-from web.deps import get_cache, get_connection, get_records, get_settings
+from web.deps import get_cache, get_cities, get_connection, get_records, get_settings
 from web.ogc import BadOgcRequest, collection_source, get_collection, service_indicators
 from web.settings import WebSettings
 
@@ -33,13 +34,14 @@ def tilejson(
     cache: LayerCache = Depends(get_cache),
     settings: WebSettings = Depends(get_settings),
     records: Attribution = Depends(get_records),
+    cities: Cities = Depends(get_cities),
 ) -> dict:
     chosen = get_collection(conn, cache, layer)
     source = collection_source(
         conn,
         cache,
         chosen,
-        service_indicators(indicators, settings.service_indicators),
+        service_indicators(indicators, settings, cities, chosen),
         period,
         records,
     )
@@ -85,11 +87,12 @@ def tile(
     cache: LayerCache = Depends(get_cache),
     settings: WebSettings = Depends(get_settings),
     records: Attribution = Depends(get_records),
+    cities: Cities = Depends(get_cities),
 ) -> Response:
     if x >= 2**z or y >= 2**z:
         raise BadOgcRequest(f"tile {z}/{x}/{y} does not exist: x and y must be below {2**z}")
     chosen = get_collection(conn, cache, layer)
-    keys = service_indicators(indicators, settings.service_indicators)
+    keys = service_indicators(indicators, settings, cities, chosen)
 
     def compute() -> tuple[bytes, str]:
         source = collection_source(conn, cache, chosen, keys, period, records)

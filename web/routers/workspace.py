@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from accounts.tokens import close_session, open_session
 from accounts.users import User, authenticate
-from layers.regions import get_region_system, newest_system, regions_of_level
+from layers.regions import get_region_system, regions_of_level, system_extent, view_of
 from records.errors import RecordNotFound
 from records.events import list_events
 from records.history import history_of, without_contacts
@@ -41,7 +41,14 @@ from web.auth import (
     signed_in_reader,
     signed_in_writer,
 )
-from web.deps import get_connection, get_engine, get_settings
+from web.deps import (
+    default_system,
+    get_cities,
+    get_connection,
+    get_engine,
+    get_settings,
+    map_defaults,
+)
 from web.pages.mapview import project_map, rendered
 from web.routers.pages import templates
 from web.settings import WebSettings
@@ -144,8 +151,8 @@ def logout(
     return response
 
 
-def _system_and_levels(conn: Connection, system: str | None, settings: WebSettings):
-    system = system or settings.default_system or newest_system(conn)
+def _system_and_levels(conn: Connection, system: str | None, settings: WebSettings, cities):
+    system = system or default_system(conn, settings, cities)
     info = get_region_system(conn, system)
     if info is None:
         raise RecordNotFound(f"unknown region system {system!r}")
@@ -165,9 +172,11 @@ def projects_page(
     settings: WebSettings = Depends(get_settings),
     visitor: Visitor = Depends(current_visitor),
 ) -> HTMLResponse:
-    system, levels = _system_and_levels(conn, system, settings)
+    cities = get_cities(request)
+    system, levels = _system_and_levels(conn, system, settings, cities)
     keys = [lv["key"] for lv in levels]
-    level = level if level in keys else ("bzr" if "bzr" in keys else keys[-1])
+    first = map_defaults(settings, cities.of_system(system)).level
+    level = level if level in keys else (first if first in keys else keys[-1])
     chosen_year = int(year) if year and year.isdigit() else None
     filters = ProjectFilter(
         system=system,
@@ -204,9 +213,10 @@ def _project_for(conn: Connection, project_id: int, visitor: Visitor) -> dict:
     return state
 
 
-def _form_context(conn: Connection, state: dict | None, settings: WebSettings) -> dict:
+def _form_context(conn: Connection, state: dict | None, settings: WebSettings, cities) -> dict:
+    view = view_of(system_extent(conn, default_system(conn, settings, cities)))
     m = project_map(
-        state["geometry"] if state else None, settings.tile_url, settings.tile_attribution
+        state["geometry"] if state else None, settings.tile_url, settings.tile_attribution, view
     )
     return {
         "project": state,
@@ -225,7 +235,7 @@ def project_new(
     user: User = Depends(signed_in_reader),  # anonymous visitors are sent to the login page
 ) -> Response:
     return templates.TemplateResponse(
-        request, "project_form.html", _form_context(conn, None, settings)
+        request, "project_form.html", _form_context(conn, None, settings, get_cities(request))
     )
 
 
@@ -239,7 +249,7 @@ def project_edit(
 ) -> Response:
     state = without_contacts(project_state(conn, project_id))
     return templates.TemplateResponse(
-        request, "project_form.html", _form_context(conn, state, settings)
+        request, "project_form.html", _form_context(conn, state, settings, get_cities(request))
     )
 
 
@@ -253,8 +263,11 @@ def project_page(
     visitor: Visitor = Depends(current_visitor),
 ) -> HTMLResponse:
     state = _project_for(conn, project_id, visitor)
-    regions = regions_of_project(conn, project_id, settings.default_system or newest_system(conn))
-    m = project_map(state["geometry"], settings.tile_url, settings.tile_attribution, edit=False)
+    cities = get_cities(request)
+    regions = regions_of_project(conn, project_id, default_system(conn, settings, cities))
+    m = project_map(
+        state["geometry"], settings.tile_url, settings.tile_attribution, None, edit=False
+    )
     context = {
         "project": state,
         "regions": regions,
@@ -298,7 +311,7 @@ def events_page(
     settings: WebSettings = Depends(get_settings),
     user: User = Depends(signed_in_reader),
 ) -> HTMLResponse:
-    system, levels = _system_and_levels(conn, None, settings)
+    system, levels = _system_and_levels(conn, None, settings, get_cities(request))
     chosen_year = int(year) if year and year.isdigit() else None
     context = {
         "events": list_events(

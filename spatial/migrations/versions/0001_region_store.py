@@ -17,7 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    srid = int(context.config.attributes.get("srid", 25833))
+    srid = int(context.config.attributes["srid"])  # always given by spatial.store.migrate
     op.execute("CREATE EXTENSION IF NOT EXISTS postgis")
 
     op.create_table(

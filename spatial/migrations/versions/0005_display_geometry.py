@@ -13,7 +13,7 @@ down_revision = "0004"
 branch_labels = None
 depends_on = None
 
-# Metres in the store's projected CRS: below one screen pixel up to zoom 15 in Berlin.
+# Metres in the store's projected CRS: below one screen pixel up to zoom 15 at 52° north.
 DISPLAY_TOLERANCE_M = 5
 
 
