@@ -197,12 +197,24 @@ def descendants_at(conn: Connection, region: Region, level: Level) -> list[Regio
 
 
 def system_extent(conn: Connection, system: str) -> tuple[float, float, float, float] | None:
-    """West, south, east, north (WGS 84) of a system's regions: where its map opens."""
+    """West, south, east, north (WGS 84) of a system's coarsest regions, where its map opens;
+    outlying parts under 1 % of the area (an island far off the coast) are left out."""
     row = conn.execute(
         text(
-            "SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM (SELECT ST_Transform("
-            "ST_SetSRID(ST_Extent(r.geom)::geometry, max(ST_SRID(r.geom))), 4326) AS b "
-            "FROM regions r JOIN region_systems s ON s.id = r.system_id WHERE s.key = :s) e"
+            """
+            WITH parts AS (
+                SELECT (ST_Dump(r.geom)).geom AS g FROM regions r
+                JOIN region_levels l ON l.id = r.level_id JOIN region_systems s
+                  ON s.id = r.system_id
+                WHERE s.key = :s AND l.rank = (SELECT min(rank) FROM region_levels m
+                                               WHERE m.system_id = s.id)
+            ), big AS (
+                SELECT g FROM parts WHERE ST_Area(g) >= 0.01 * (SELECT sum(ST_Area(g)) FROM parts)
+            )
+            SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM (
+                SELECT ST_Transform(ST_SetSRID(ST_Extent(g)::geometry, max(ST_SRID(g))), 4326)
+                       AS b FROM big) e
+            """
         ),
         {"s": system},
     ).first()

@@ -103,15 +103,19 @@ def region_source(
             try:
                 rows = cached_table(conn, cache, system, level, meta.key, used).rows
             except NotComputable as exc:
-                if not skip_unavailable:
+                if exc.published_at:  # a published share: the field stays, empty, and says why
+                    notes.append(f"{meta.key}: nur für {exc.published_at} veröffentlicht")
+                    rows = pd.DataFrame(columns=["code", "value", "status"])
+                elif not skip_unavailable:
                     raise
-                notes.append(f"{meta.key}: left out ({exc})")
-                continue
+                else:
+                    notes.append(f"{meta.key}: left out ({exc})")
+                    continue
             values = {
                 c: (None if s != "valid" or pd.isna(v) else float(v))
                 for c, v, s in zip(rows["code"], rows["value"], rows["status"], strict=True)
             }
-            if used != period:
+            if used != period and not rows.empty:
                 notes.append(f"{meta.key}: latest period {used:%Y-%m-%d}")
         kept.append(meta)
         used_by[meta.key] = used

@@ -55,7 +55,7 @@ def test_map_switch_level_indicator_hover_overlay_and_region(page, live_server, 
 
     region = page.locator(REGIONS).nth(40)
     region.hover()
-    tooltip = page.locator(".leaflet-tooltip")
+    tooltip = page.locator(".leaflet-tooltip").last  # the way there may pass other regions
     tooltip.wait_for(timeout=10_000)
     text = tooltip.inner_text()
     assert re.search(r"\d+,\d Plätze je 100 Kinder", text), text

@@ -41,6 +41,7 @@ class MapConfig:
     tile_url: str = ""
     tile_attribution: str = ""
     overlays: list[Overlay] = field(default_factory=list)
+    bounds: list[list[float]] | None = None  # [[south, west], [north, east]] shown first
 
 
 class _Init(MacroElement):
@@ -101,6 +102,7 @@ def planning_map(config: MapConfig) -> folium.Map:
         "choropleth": config.choropleth_url,
         "panel": config.panel_url,
         "attribution": config.attribution,
+        "bounds": config.bounds,
         "overlays": {
             o.key: {"url": o.url, "kind": o.kind, "label": o.label} for o in config.overlays
         },

@@ -20,6 +20,7 @@ from layers.cache import LayerCache
 from layers.catalog import catalog_by_topic
 from layers.choropleth import Choropleth, build_choropleth, default_method, describe, periods_of
 from layers.classify import MAX_CLASSES, METHODS, MIN_CLASSES, format_number
+from layers.credits import indicator_attribution
 from layers.errors import InvalidParameter, LayerError
 from layers.facilities import facilities_by_category, facility_categories
 from layers.figures import catalog_keys, region_figures, series
@@ -157,9 +158,11 @@ def map_page(
             parse_breaks(breaks),
         )
     except LayerError as exc:
+        published = getattr(exc, "published_at", None)
+        reason = f"es wird nur für {published} veröffentlicht" if published else str(exc)
         problem = (
             f"„{meta.name_de}“ lässt sich für die Ebene {chosen_level.name} nicht darstellen "
-            f"({exc})."
+            f"({reason})."
         )
     state = {
         "system": system,
@@ -173,7 +176,8 @@ def map_page(
     query = urlencode(
         {k: v for k, v in state.items() if v and k not in ("system", "level", "indicator")}
     )
-    view = view_of(system_extent(conn, system))
+    extent = system_extent(conn, system)
+    view = view_of(extent)
     config = MapConfig(
         choropleth_url=(
             f"/api/choropleth/{system}/{chosen_level.key}/{meta.key}?{query}" if choropleth else ""
@@ -186,12 +190,13 @@ def map_page(
                 **({"period": state["period"]} if period else {}),
             }
         ),
-        attribution=_attribution(region_system),
+        attribution=_with_credits(conn, region_system, meta.key, chosen_level.system_id),
         center=(lat, lon) if lat is not None and lon is not None else view[0],
         zoom=zoom or view[1],
         tile_url=settings.tile_url,
         tile_attribution=settings.tile_attribution,
         overlays=_overlays(conn, system, levels, chosen_level.rank, overlays, defaults.overlays),
+        bounds=[[extent[1], extent[0]], [extent[3], extent[2]]] if extent else None,
     )
     described = describe(choropleth) if choropleth else None
     context = {
@@ -209,7 +214,7 @@ def map_page(
         "map": rendered(planning_map(config)),
         "described": described,
         "problem": problem,
-        "attribution": _attribution(region_system),
+        "attribution": config.attribution,
         "notes": notes + (described["notes"] if described else []),
         "status_colours": STATUS_COLOURS,
         "cities": _city_switch(conn, cities, pack),
@@ -336,6 +341,13 @@ def _by_topic(figures) -> list[tuple[str, list]]:
     for figure in figures:
         topics.setdefault(figure.topic, []).append(figure)
     return list(topics.items())
+
+
+def _with_credits(conn: Connection, region_system: dict, indicator: str, system_id: int) -> str:
+    """The boundaries' credit and the credits of the mapped indicator's values."""
+    credits = indicator_attribution(conn, indicator, system_id=system_id)
+    lines = [_attribution(region_system), *(c.line() for c in credits)]
+    return "; ".join(dict.fromkeys(line for line in lines if line))
 
 
 def _attribution(region_system: dict) -> str:

@@ -153,7 +153,8 @@ window.sozialraum = (function () {
           layer.on("click", function () { openPanel(feature.properties.code); });
         }
       }).addTo(map);
-      if (!form.elements.zoom.value) map.fitBounds(layer.getBounds());
+      // the city's main area (without far-off islands), else everything drawn
+      if (!form.elements.zoom.value) map.fitBounds(config.bounds || layer.getBounds());
       frame.dataset.regions = String(data.features.length);
     }).catch(function (error) {
       frame.dataset.regions = "0";
