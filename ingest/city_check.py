@@ -127,8 +127,8 @@ def _check_statistics(
         checked.problems.append(str(exc))
         return checked
     known = {i.key for c in catalogs for i in c.indicators}
-    checked.indicators = sorted(set(spec.columns.values()))
-    missing = sorted(set(spec.columns.values()) - known)
+    checked.indicators = sorted(spec.indicators)
+    missing = sorted(spec.indicators - known)
     if missing:
         checked.problems.append(f"indicators not in the catalog: {', '.join(missing)}")
     regions = planned.get((spec.system, spec.level))

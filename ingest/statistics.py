@@ -117,7 +117,7 @@ def load_statistics(
     """Read, validate and match every file of ``spec``, then write all values in one run."""
     step = step or (lambda _msg: None)
     known = {i.key for catalog in catalogs for i in catalog.indicators}
-    unknown = sorted(set(spec.columns.values()) - known)
+    unknown = sorted(spec.indicators - known)
     if unknown:
         named = ", ".join(repr(c.key) for c in catalogs)
         raise IngestError(f"columns map to indicators not in catalog {named}: {', '.join(unknown)}")

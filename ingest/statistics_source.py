@@ -5,6 +5,7 @@ suppression markers, sentinels and the validity column applied, every bad number
 from __future__ import annotations
 
 import calendar
+import re
 from datetime import date, datetime
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ingest.errors import IngestError
 from ingest.manifest import Folders, Source, load_toml_model
 from ingest.names import normalise_name
+from ingest.table_shapes import LINE, Pivot, filter_rows, pivot_long, require_columns
 from ingest.tables import DEFAULT_MISSING, parse_number, read_table
 
 
@@ -39,7 +41,21 @@ class StatisticsSource(BaseModel):
         default_factory=list,
         description="keys of total rows (a Bezirk, the city, 'Insgesamt'): checked, not loaded",
     )
-    columns: dict[str, str] = Field(min_length=1, description="column → indicator key")
+    columns: dict[str, str] = Field(default_factory=dict, description="column → indicator key")
+    sums: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="indicator → columns added up (classes of another width, e.g. age bands)",
+    )
+    filters: dict[str, str | list[str]] = Field(
+        default_factory=dict, description="keep only rows whose column has this value (or one)"
+    )
+    pivot: Pivot | None = Field(default=None, description="a long table: one row per category")
+    header_rows: int = Field(default=1, ge=1, le=10, description="a header spanning rows")
+    footer_after_blank: bool = Field(
+        default=False, description="the table ends at its first blank row (footnotes follow)"
+    )
+    delimiter: str | None = None
+    encoding: str | None = Field(default=None, description="e.g. latin-1; default: detected")
     periods: dict[str, str] = Field(default_factory=dict, description="period date → token")
     mirror_template: str | None = None
     url_templates: list[str] = Field(default_factory=list)
@@ -64,7 +80,13 @@ class StatisticsSource(BaseModel):
     def _one_key(self) -> StatisticsSource:
         if bool(self.code_column) == bool(self.name_column):
             raise ValueError("give exactly one of 'code_column' and 'name_column'")
+        if not self.columns and not self.sums:
+            raise ValueError("map at least one column to an indicator ('columns' or 'sums')")
         return self
+
+    @property
+    def indicators(self) -> set[str]:
+        return set(self.columns.values()) | set(self.sums)
 
     @property
     def key_column(self) -> str:
@@ -100,6 +122,13 @@ def load_statistics_source(directory: Folders, key: str) -> StatisticsSource:
 
 
 def _period_from(cell: str, fmt: str, path: Path, line: int) -> date:
+    if fmt == "year_range":  # '1982-1983', '2022/23': the end of the last year
+        found = re.fullmatch(r"(\d{4})\s*[-/–]\s*(\d{2}|\d{4})", cell.strip())
+        if found is None:
+            raise IngestError(f"line {line}: period {cell!r} is not a range of years", file=path)
+        end = found.group(2)
+        year = int(end) if len(end) == 4 else int(found.group(1)[:2] + end)
+        return date(year, 12, 31)
     try:
         parsed = datetime.strptime(cell, fmt).date()
     except ValueError as exc:
@@ -120,6 +149,29 @@ def _code_of_name(name: str, spec: StatisticsSource, names: dict[str, str]) -> s
     return names.get(wanted, name)
 
 
+def _value(
+    cells: tuple[str, ...], columns: list[str], ok: bool, spec: StatisticsSource, path, line
+) -> tuple[float | None, str]:
+    """One value from its cell (or the sum of several): suppressed if any is, no data if any
+    is missing, a sentinel or the row is marked invalid."""
+    if any(cell in spec.suppressed for cell in cells):
+        return None, "suppressed"
+    if not ok or any(cell in spec.missing for cell in cells):
+        return None, "no_data"
+    total = 0.0
+    for cell, column in zip(cells, columns, strict=True):
+        try:
+            number = parse_number(cell, spec.decimal)
+        except ValueError:
+            raise IngestError(
+                f"line {line}: not a number", file=path, field=column, value=cell
+            ) from None
+        if number in spec.sentinels:
+            return None, "no_data"
+        total += number
+    return total, "valid"
+
+
 def read_values(
     path: Path,
     period: date | None,
@@ -132,13 +184,28 @@ def read_values(
     With a ``name_column`` the rows are matched by name: ``names`` maps the normalised names
     of the level's regions to their codes; a name that matches none stays as it is (and is
     reported as unknown when the rows are matched to the store)."""
-    table = read_table(path, header_row=spec.header_row, sheet=spec.sheet)
-    lines = range(spec.header_row + 2, spec.header_row + 2 + len(table))
-    for column in [spec.key_column, *spec.columns, spec.validity_column, spec.period_column]:
-        if column and column not in table.columns:
-            raise IngestError(
-                f"no such column (columns are: {', '.join(table.columns)})", file=path, field=column
-            )
+    table = read_table(
+        path,
+        header_row=spec.header_row,
+        header_rows=spec.header_rows,
+        sheet=spec.sheet,
+        delimiter=spec.delimiter,
+        encoding=spec.encoding,
+        footer_after_blank=spec.footer_after_blank,
+    )
+    table[LINE] = table.attrs["lines"]
+    if spec.filters:
+        table = filter_rows(table, spec.filters, path)
+    if spec.pivot:
+        keys = [spec.key_column] + ([spec.period_column] if spec.period_column else [])
+        table = pivot_long(table, spec.pivot, keys, path)
+    summed = [c for columns in spec.sums.values() for c in columns]
+    require_columns(
+        table,
+        [spec.key_column, *spec.columns, *summed, spec.validity_column, spec.period_column],
+        path,
+    )
+    lines = table[LINE].tolist()
     notes: list[str] = []
     codes = table[spec.key_column]
     if spec.name_column:
@@ -164,24 +231,12 @@ def read_values(
         if spec.validity_column
         else pd.Series(True, index=table.index)
     )
-    missing, suppressed, sentinels = set(spec.missing), set(spec.suppressed), set(spec.sentinels)
     records = []
-    for column, indicator in spec.columns.items():
-        for cell, code, when, ok, line in zip(
-            table[column], codes, periods, valid_row, lines, strict=True
-        ):
-            value, status = None, "no_data"
-            if cell in suppressed:
-                status = "suppressed"
-            elif ok and cell not in missing:
-                try:
-                    number = parse_number(cell, spec.decimal)
-                except ValueError:
-                    raise IngestError(
-                        f"line {line}: not a number", file=path, field=column, value=cell
-                    ) from None
-                if number not in sentinels:
-                    value, status = number, "valid"
+    parts = [(ind, [col]) for col, ind in spec.columns.items()] + list(spec.sums.items())
+    for indicator, columns in parts:
+        cells = zip(*(table[c] for c in columns), strict=True)
+        for row, code, when, ok, line in zip(cells, codes, periods, valid_row, lines, strict=True):
+            value, status = _value(row, columns, ok, spec, path, line)
             records.append((indicator, code, when, value, status, line))
     frame = pd.DataFrame(
         records, columns=["indicator", "code", "period", "value", "status", "line"]

@@ -22,39 +22,84 @@ def read_table(
     path: Path,
     *,
     header_row: int = 0,
+    header_rows: int = 1,
     sheet: str | int | None = None,
     delimiter: str | None = None,
     encoding: str | None = None,
+    footer_after_blank: bool = False,
 ) -> pd.DataFrame:
-    """All cells as stripped text; the header is row ``header_row`` (0-based)."""
+    """All cells as stripped text. The header is row ``header_row`` (0-based), or the
+    ``header_rows`` rows from there: their names are joined with a blank, and a name written
+    once above several columns (merged cells) counts for each. With ``footer_after_blank`` the
+    table ends at the first blank row or the first row of another width (footnotes)."""
     if not path.exists():
         raise IngestError("file not found", file=path)
+    grid = _grid(path, sheet, delimiter, encoding, header_row)
+    if len(grid) < header_row + header_rows:
+        raise IngestError(f"the file has no header row {header_row + header_rows}", file=path)
+    header = _header(grid[header_row : header_row + header_rows])
+    width = len(header)
+    body, lines = [], []
+    first = header_row + header_rows
+    for index, row in enumerate(grid[first:]):
+        blank = not any(cell.strip() for cell in row)
+        if footer_after_blank and body and (blank or len(_trimmed(row)) > width):
+            break
+        if blank:
+            continue
+        row = _trimmed(row) if len(row) > width else row
+        if len(row) != width:
+            if footer_after_blank and body:
+                break
+            raise IngestError(
+                f"line {first + index + 1}: {len(row)} cells but the header has {width}",
+                file=path,
+            )
+        body.append(row)
+        lines.append(first + index + 1)
+    frame = pd.DataFrame(body, columns=header, dtype=str).apply(lambda col: col.str.strip())
+    frame.attrs["lines"] = lines  # the file line of each row, for messages
+    return frame
+
+
+def _grid(
+    path: Path, sheet: str | int | None, delimiter: str | None, encoding: str | None, head: int
+) -> list[list[str]]:
+    """Every row of the file as text cells (empty strings for empty cells)."""
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         try:
             frame = pd.read_excel(
-                path, sheet_name=sheet or 0, header=header_row, dtype=str, keep_default_na=False
+                path, sheet_name=sheet or 0, header=None, dtype=str, keep_default_na=False
             )
         except (ValueError, OSError, KeyError) as exc:
             raise IngestError(f"cannot read the workbook: {exc}", file=path) from exc
-    else:
-        raw = path.read_bytes()
-        text_ = _decode(raw, encoding, path)
-        lines = text_.splitlines()
-        if len(lines) <= header_row:
-            raise IngestError(f"the file has no header row {header_row + 1}", file=path)
-        sep = delimiter or _sniff_delimiter(lines[header_row])
-        rows = list(csv.reader(lines[header_row:], delimiter=sep))
-        header, body = rows[0], [r for r in rows[1:] if any(cell.strip() for cell in r)]
-        width = len(header)
-        for index, row in enumerate(body):
-            if len(row) != width:
-                raise IngestError(
-                    f"line {header_row + index + 2}: {len(row)} cells but the header has {width}",
-                    file=path,
-                )
-        frame = pd.DataFrame(body, columns=[h.strip() for h in header], dtype=str)
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame.apply(lambda col: col.str.strip())
+        return [["" if v is None else str(v) for v in row] for row in frame.to_numpy().tolist()]
+    lines = _decode(path.read_bytes(), encoding, path).splitlines()
+    if len(lines) <= head:
+        raise IngestError(f"the file has no header row {head + 1}", file=path)
+    sep = delimiter or _sniff_delimiter(lines[head])
+    return list(csv.reader(lines, delimiter=sep))
+
+
+def _trimmed(row: list[str]) -> list[str]:
+    """A row without the empty cells at its end (spreadsheet exports pad rows)."""
+    end = len(row)
+    while end and not row[end - 1].strip():
+        end -= 1
+    return row[:end]
+
+
+def _header(rows: list[list[str]]) -> list[str]:
+    width = max(len(r) for r in rows)
+    filled = []
+    for depth, row in enumerate(rows):
+        row = [c.strip() for c in row] + [""] * (width - len(row))
+        if depth < len(rows) - 1:  # a group name above merged cells counts for each column
+            for i in range(1, width):
+                row[i] = row[i] or row[i - 1]
+        filled.append(row)
+    names = [" ".join(p for p in (r[i] for r in filled) if p).strip() for i in range(width)]
+    return _trimmed(names)
 
 
 def _decode(raw: bytes, encoding: str | None, path: Path) -> str:
