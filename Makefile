@@ -12,8 +12,9 @@ endif
 
 .PHONY: demo test bench peer lint format setup system-deps browser clean-db
 
+# make demo CITY=hamburg serves another city pack (data/cities/<city>); default: berlin
 demo: setup
-	$(BIN)/sozialraum demo --port 8000
+	$(BIN)/sozialraum demo --port 8000 $(if $(CITY),--city $(CITY))
 
 test: setup browser
 	$(BIN)/pytest
