@@ -275,6 +275,18 @@ def _load_levels(
                 parent_by=child.parent_by or "containment",
                 parent_code_length=parent.code_length,
             )
+            for fill in child.fills:
+                step(f"filling {child.name} {fill.code} from {parent.name} {fill.parent}")
+                result.notes.append(
+                    hierarchy.fill_from_parent(
+                        conn,
+                        level_id=level_ids[child.key],
+                        parent_level_id=level_ids[parent.key],
+                        fill=fill,
+                        run_id=run_id,
+                        area_srid=plan.area_srid or srid,
+                    )
+                )
 
 
 def _in_known_crs(layer: RegionLayer, srid: int) -> RegionLayer:

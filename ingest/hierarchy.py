@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from ingest.errors import IngestError
+
 AREA_TOLERANCE = 0.005  # children's areas may differ from the parent's by 0.5 %
 OVERLAP_TOLERANCE_M2 = 10.0  # shared area between siblings beyond this is an overlap
 EXAMPLES = 5
@@ -84,6 +86,62 @@ def dissolve(
     return inserted.rowcount
 
 
+def fill_from_parent(
+    conn: Connection,
+    *,
+    level_id: int,
+    parent_level_id: int,
+    fill,
+    run_id: int,
+    area_srid: int,
+) -> str:
+    """Add a region a level's file lacks: the part of its parent not covered by the level's
+    regions inside it. Returns the note for the run's report."""
+    parent = conn.execute(
+        text("SELECT id, system_id FROM regions WHERE level_id = :l AND code = :c"),
+        {"l": parent_level_id, "c": fill.parent},
+    ).first()
+    if parent is None:
+        raise IngestError(f"fill {fill.code!r}: its parent {fill.parent!r} does not exist")
+    if conn.execute(
+        text("SELECT 1 FROM regions WHERE level_id = :l AND code = :c"),
+        {"l": level_id, "c": fill.code},
+    ).first():
+        raise IngestError(f"fill {fill.code!r}: the file already has a region of this code")
+    area = conn.execute(
+        text(
+            """
+            INSERT INTO regions (system_id, level_id, code, name, parent_code, geom, area_m2,
+                                 run_id)
+            SELECT :sys, :level, :code, :name, :parent, g, ST_Area(ST_Transform(g, :area_srid)),
+                   :run
+            FROM (SELECT ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_Difference(p.geom,
+                         coalesce((SELECT ST_Union(s.geom) FROM regions s
+                                   WHERE s.level_id = :level AND s.parent_code = p.code),
+                                  ST_GeomFromText('POLYGON EMPTY', ST_SRID(p.geom))))), 3)) AS g
+                  FROM regions p WHERE p.id = :pid) d
+            WHERE NOT ST_IsEmpty(g)
+            RETURNING area_m2
+            """
+        ),
+        {
+            "sys": parent.system_id,
+            "level": level_id,
+            "code": fill.code,
+            "name": fill.name,
+            "parent": fill.parent,
+            "pid": parent.id,
+            "area_srid": area_srid,
+            "run": run_id,
+        },
+    ).scalar()
+    if area is None:
+        raise IngestError(
+            f"fill {fill.code!r}: its parent {fill.parent!r} is fully covered by other regions"
+        )
+    return f"{fill.code} ({fill.name}) filled from its parent {fill.parent}: {area / 1e6:.2f} km²"
+
+
 def assign_parents(
     conn: Connection,
     *,
@@ -120,7 +178,12 @@ def check_parents(conn: Connection, level_key: str, level_id: int, parent_level_
     rows = conn.execute(
         text(
             """
-            SELECT c.code, c.parent_code FROM regions c
+            SELECT c.code, c.parent_code, EXISTS (
+                SELECT 1 FROM regions g JOIN region_levels gl ON gl.id = g.level_id
+                JOIN region_levels pl ON pl.id = :parent_level_id
+                WHERE g.system_id = c.system_id AND g.code = c.parent_code
+                  AND gl.rank < pl.rank) AS further_up
+            FROM regions c
             WHERE c.level_id = :level_id AND NOT EXISTS (
                 SELECT 1 FROM regions p
                 WHERE p.level_id = :parent_level_id AND p.code = c.parent_code)
@@ -129,8 +192,16 @@ def check_parents(conn: Connection, level_key: str, level_id: int, parent_level_
         ),
         {"level_id": level_id, "parent_level_id": parent_level_id},
     ).all()
+    direct = [r for r in rows if r.further_up]
+    rows = [r for r in rows if not r.further_up]
     if not rows:
-        return Check("parents", level_key, True, "every region has a parent")
+        detail = "every region has a parent"
+        if direct:
+            detail += (
+                f"; {len(direct)} belong directly to a coarser level "
+                f"(e.g. {direct[0].code} → {direct[0].parent_code})"
+            )
+        return Check("parents", level_key, True, detail)
     return Check(
         "parents",
         level_key,

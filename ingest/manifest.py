@@ -53,6 +53,15 @@ class Fix(Strict):
     set: dict[str, str]
 
 
+class Fill(Strict):
+    """A region missing from its level's file: its geometry is what its parent leaves over
+    when the regions of the level inside the parent are taken out."""
+
+    code: str
+    name: str
+    parent: str = Field(description="code of the parent region (next coarser level)")
+
+
 class Derivation(Strict):
     """A coarser level dissolved from a finer one: by code prefix, or by a column of the
     system's key table that names the coarser region of every finer one."""
@@ -92,6 +101,11 @@ class Level(Strict):
     name: str
     code_length: int | None = Field(default=None, ge=1, le=64)
     source: Source | None = None
+    more_sources: list[Source] = Field(
+        default_factory=list,
+        description="further files of the same level (a region split over files is joined)",
+    )
+    fill: list[Fill] = Field(default_factory=list, description="regions the files lack")
     code_field: str | None = None
     codes: Literal["field", "generated"] = Field(
         default="field",
@@ -108,6 +122,8 @@ class Level(Strict):
     def _source_or_derived(self) -> Level:
         if (self.source is None) == (self.derive is None):
             raise ValueError(f"level {self.key!r} needs exactly one of 'source' or 'derive'")
+        if self.more_sources and self.source is None:
+            raise ValueError(f"level {self.key!r}: 'more_sources' go with a 'source'")
         if self.source is not None and self.codes == "field" and not self.code_field:
             raise ValueError(f"level {self.key!r} reads a file and needs 'code_field'")
         if self.codes == "generated" and not self.name_field:

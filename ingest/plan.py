@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import shapely
 
 from ingest.errors import IngestError
 from ingest.manifest import Level, ReferenceCheck, Source, SystemManifest
@@ -36,6 +37,7 @@ class LevelPlan:
     reference: tuple[ReferenceCheck, RegionLayer] | None = None
     source: Source | None = None
     repaired_geometries: int = 0
+    fills: list = field(default_factory=list)  # manifest Fill entries
 
 
 @dataclass
@@ -82,6 +84,7 @@ def plan_from_manifest(
         )
         if rank > 0:
             plan.parent_by = _parent_rule(level, manifest.levels[rank - 1])
+        plan.fills = list(level.fill)
         if level.source is not None:
             extra = _name_fields_wanted_from(manifest, level.key)
             generated = level.codes == "generated"
@@ -99,6 +102,8 @@ def plan_from_manifest(
             )
             try:
                 plan.layer = read(level.source, fields)
+                for extra in level.more_sources:
+                    plan.layer = join_layers(plan.layer, read(extra, fields))
             except IngestError as exc:
                 if level.fixes and not apply_fixes:
                     raise IngestError(
@@ -234,7 +239,7 @@ def apply_key_table(
             f"{table.at[unused[0], spec.key_column]!r}"
         )
     picked = table.loc[found.astype(int).to_numpy()]
-    rows["parent_code"] = picked[chain[0].derive.column].map(code_from_name).to_numpy()
+    rows["parent_code"] = picked[chain[0].derive.column].map(_code_or_none).to_numpy()
     for finer, coarser in zip(chain, [*chain[1:], None], strict=True):
         plan = by_key[finer.key]
         names = table[finer.derive.column]
@@ -252,5 +257,48 @@ def apply_key_table(
                 field=coarser.derive.column,
             )
         plan.derived_parents = {
-            code_from_name(a): code_from_name(b) for a, b in pairs.itertuples(index=False)
+            code_from_name(a): _code_or_none(b) for a, b in pairs.itertuples(index=False)
         }
+
+
+def _code_or_none(name: object) -> str | None:
+    """An empty key-table cell is no parent (never the text 'nan')."""
+    text = "" if name is None or (isinstance(name, float) and name != name) else str(name)
+    return code_from_name(text) or None
+
+
+def join_layers(first: RegionLayer, second: RegionLayer) -> RegionLayer:
+    """One level from two files: features of the second follow the first; a code in both
+    (an exclave kept in a neighbour's file) becomes one region of both parts."""
+    rows = pd.concat([first.rows, second.rows], ignore_index=True)
+    if first.epsg != second.epsg:
+        raise IngestError(
+            f"{second.path.name} is in {second.crs.to_string()}, {first.path.name} in "
+            f"{first.crs.to_string()}: the files of one level must share a CRS",
+            file=second.path,
+        )
+    rows["feature_index"] = range(len(rows))
+    shared = sorted(set(first.rows["code"]) & set(second.rows["code"]))
+    if shared:
+        geoms = shapely.from_wkb(rows["wkb"].to_numpy())
+        merged = []
+        for code in shared:
+            same = rows.index[rows["code"] == code]
+            geoms[same[0]] = shapely.union_all(geoms[same])
+            merged.extend(same[1:])
+        rows["wkb"] = shapely.to_wkb(geoms, hex=True, output_dimension=2)
+        rows = rows.drop(index=merged).reset_index(drop=True)
+    notes = [*first.notes, *second.notes]
+    if shared:
+        notes.append(
+            f"{len(shared)} regions lie in both {first.path.name} and {second.path.name} and "
+            f"were joined (e.g. {shared[0]})"
+        )
+    return RegionLayer(
+        path=first.path,
+        rows=rows,
+        crs=first.crs,
+        epsg=first.epsg,
+        notes=notes,
+        repaired_codes=first.repaired_codes + second.repaired_codes,
+    )

@@ -52,7 +52,10 @@ def finest_level(conn: Connection, system: str) -> Level:
     return Level(**row._mapping)
 
 
-# Each region of the source level with its ancestor at the target level, by parent codes.
+# Each region of the source level with its ancestor at the target level, by parent codes. A
+# parent is the region of that code at the nearest coarser level that has one: usually the next
+# level, but a region may belong directly to a level further up (it then has no ancestor at the
+# levels in between, and still counts in every total above).
 ANCESTORS = """
 WITH RECURSIVE chain (base_id, region_id, parent_code, rank, system_id) AS (
     SELECT r.id, r.id, r.parent_code, l.rank, r.system_id
@@ -60,11 +63,13 @@ WITH RECURSIVE chain (base_id, region_id, parent_code, rank, system_id) AS (
     UNION ALL
     SELECT c.base_id, p.id, p.parent_code, pl.rank, p.system_id
     FROM chain c
-    JOIN region_levels pl ON pl.system_id = c.system_id
-     AND pl.rank = (SELECT max(rank) FROM region_levels m
-                    WHERE m.system_id = c.system_id AND m.rank < c.rank)
-    JOIN regions p ON p.level_id = pl.id AND p.code = c.parent_code
-    WHERE c.rank > :target_rank
+    JOIN regions p ON p.system_id = c.system_id AND p.code = c.parent_code
+    JOIN region_levels pl ON pl.id = p.level_id AND pl.rank < c.rank
+    WHERE c.rank > :target_rank AND pl.rank >= :target_rank
+      AND NOT EXISTS (
+          SELECT 1 FROM regions q JOIN region_levels ql ON ql.id = q.level_id
+          WHERE q.system_id = c.system_id AND q.code = c.parent_code
+            AND ql.rank < c.rank AND ql.rank > pl.rank)
 ), ancestors AS (
     SELECT base_id, region_id AS target_id FROM chain WHERE rank = :target_rank
 )

@@ -79,29 +79,40 @@ def find_region(conn: Connection, system: str, code: str, level: str | None = No
 
 
 def parents_of(conn: Connection, region: Region) -> list[Region]:
-    """The chain of parent regions, coarsest first."""
+    """The chain of parent regions, coarsest first (a region that belongs directly to a level
+    further up has no parent at the levels in between)."""
     chain: list[Region] = []
     current = region
-    coarser = [
-        lvl for lvl in levels_of(conn, region.level.system_id) if lvl.rank < region.level.rank
-    ]
-    for level in reversed(coarser):
-        if current.parent_code is None:
+    levels = levels_of(conn, region.level.system_id)
+    while current.parent_code is not None:
+        coarser = [lvl for lvl in levels if lvl.rank < current.level.rank]
+        found = None
+        for level in reversed(coarser):  # the nearest coarser level with that code
+            try:
+                found = find_region(conn, region.level.system, current.parent_code, level.key)
+                break
+            except NotFound:
+                continue
+        if found is None:
             break
-        current = find_region(conn, region.level.system, current.parent_code, level.key)
-        chain.append(current)
+        chain.append(found)
+        current = found
     return chain[::-1]
 
 
 def children_of(conn: Connection, region: Region) -> list[dict]:
-    """The regions of the next finer level whose parent is ``region``."""
+    """The regions whose parent is ``region``: those of the next finer level, and those of
+    finer levels that belong to it directly; a region of the same code at a level between is
+    their parent instead."""
     rows = conn.execute(
         text(
             "SELECT r.code, r.name, l.key AS level, l.name AS level_name FROM regions r "
             "JOIN region_levels l ON l.id = r.level_id "
-            "WHERE r.system_id = :sys AND r.parent_code = :code AND l.rank = ("
-            "  SELECT min(rank) FROM region_levels WHERE system_id = :sys AND rank > :rank) "
-            "ORDER BY r.code"
+            "WHERE r.system_id = :sys AND r.parent_code = :code AND l.rank > :rank "
+            "AND NOT EXISTS (SELECT 1 FROM regions q JOIN region_levels ql ON ql.id = q.level_id "
+            "  WHERE q.system_id = :sys AND q.code = :code AND ql.rank > :rank "
+            "  AND ql.rank < l.rank) "
+            "ORDER BY l.rank, r.code"
         ),
         {"sys": region.level.system_id, "code": region.code, "rank": region.level.rank},
     ).all()

@@ -1,5 +1,6 @@
 """Who is credited for an indicator's values in a region system: the statistics source that
-loaded them (its title, licence and attribution), not the catalog the indicator is described in.
+loaded them (its title, licence and attribution), not the catalog the indicator is described in;
+and regions found by code within a system (a parent may lie more than one level up).
 
 Revision ID: 0008
 Revises: 0007
@@ -37,7 +38,10 @@ def upgrade() -> None:
         sa.Column("run_id", sa.BigInteger, sa.ForeignKey("ingest_runs.id"), nullable=False),
         sa.PrimaryKeyConstraint("indicator_id", "system_id", "source_key"),
     )
+    # parents are found by code at the nearest coarser level that has it (layers.levels)
+    op.create_index("regions_system_code", "regions", ["system_id", "code"])
 
 
 def downgrade() -> None:
+    op.drop_index("regions_system_code", "regions")
     op.drop_table("indicator_credits")
