@@ -121,7 +121,10 @@ def load_statistics(
     if unknown:
         named = ", ".join(repr(c.key) for c in catalogs)
         raise IngestError(f"columns map to indicators not in catalog {named}: {', '.join(unknown)}")
-    regions, code_length, region_names = _regions_of(engine, spec.system, spec.level)
+    if spec.levels:
+        regions, code_length, region_names = _codes_of_levels(engine, spec), None, {}
+    else:
+        regions, code_length, region_names = _regions_of(engine, spec.system, spec.level)
     names = _names_of(region_names, spec) if spec.name_column else None
     frames, notes, files = [], [], []
     for period, path in inputs:
@@ -131,6 +134,8 @@ def load_statistics(
         notes.extend(file_notes)
     values = pd.concat(frames, ignore_index=True)
     values = _check_totals(values, spec, catalogs, notes)
+    if spec.levels:
+        values = _route_by_code(values, regions, spec, notes)
     values = _match_regions(values, regions, spec, engine, skip_unknown, notes)
     _check_duplicates(values)
     checksum = input_checksum(
@@ -141,6 +146,63 @@ def load_statistics(
         },
     )
     return _write(engine, spec, catalogs, values, checksum, force, notes, step)
+
+
+def _codes_of_levels(engine: Engine, spec: StatisticsSource) -> dict[str, int]:
+    """Code → region id over the source's levels; the levels' codes must differ, or a key
+    could not tell its level."""
+    out: dict[str, int] = {}
+    for level in dict.fromkeys([*spec.levels, spec.level]):
+        regions, _length, _names = _regions_of(engine, spec.system, level)
+        shared = sorted(set(regions) & set(out))
+        if shared:
+            raise IngestError(
+                f"{spec.system}: code {shared[0]!r} exists at level {level} and another of "
+                f"{', '.join(spec.levels)}: keys cannot tell the level; load one level a time"
+            )
+        out.update(regions)
+    return out
+
+
+def _route_by_code(
+    values: pd.DataFrame, regions: dict[str, int], spec: StatisticsSource, notes: list[str]
+) -> pd.DataFrame:
+    """Each row's key to the code of the level it belongs to: as written, with lost leading
+    zeros restored, or without the zeros it was padded to one length with (left or right)."""
+    lengths = sorted({len(c) for c in regions})
+    resolved: dict[str, str] = {}
+    for key in values["code"].dropna().unique():
+        key = str(key).strip()
+        found = {key} if key in regions else set()
+        if key.isdigit():
+            for n in lengths:
+                if len(key) < n:
+                    found |= {key.zfill(n)} & regions.keys()
+                elif len(key) > n:
+                    if not key[n:].strip("0"):
+                        found |= {key[:n]} & regions.keys()
+                    if not key[: len(key) - n].strip("0"):
+                        found |= {key[-n:]} & regions.keys()
+        if len(found) > 1 and key in found:
+            found = {key}
+        if len(found) > 1:
+            lines = values.loc[values["code"] == key, "line"]
+            raise IngestError(
+                f"key {key!r} (line {lines.iat[0]}) could be any of {', '.join(sorted(found))}: "
+                "write it with its full length"
+            )
+        if found:
+            resolved[key] = found.pop()
+    changed = {k: v for k, v in resolved.items() if k != v}
+    if changed:
+        example = next(iter(changed.items()))
+        notes.append(
+            f"{len(changed)} keys were brought to their level's code length "
+            f"(e.g. {example[0]} → {example[1]})"
+        )
+    values = values.copy()
+    values["code"] = values["code"].map(lambda k: resolved.get(str(k).strip(), k))
+    return values
 
 
 def _names_of(region_names: dict[str, str], spec: StatisticsSource) -> dict[str, str]:
@@ -234,7 +296,8 @@ def _match_regions(
         notes.append(f"skipped {len(codes)} unknown {what} (no geometry): {listed}{hint}")
         return values[values["region_id"].notna()].copy()
     raise IngestError(
-        f"{len(codes)} {what} do not exist in {spec.system}/{spec.level} (no geometry): "
+        f"{len(codes)} {what} do not exist in {spec.system}/{'|'.join(spec.levels) or spec.level}"
+        " (no geometry): "
         f"{listed}{hint}; --skip-unknown skips them"
     )
 

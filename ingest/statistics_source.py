@@ -26,7 +26,12 @@ class StatisticsSource(BaseModel):
     title: str
     catalog: str | list[str] = Field(description="the catalog(s) the columns' indicators are in")
     system: str
-    level: str
+    level: str = Field(description="the level of the rows (the finest one with 'levels')")
+    levels: list[str] = Field(
+        default_factory=list,
+        description="rows of several levels in one table: each row goes to the level its "
+        "code belongs to (by length; lost or padded zeros are repaired)",
+    )
     code_column: str | None = None
     name_column: str | None = Field(
         default=None, description="match rows to regions by name instead of code"
@@ -80,6 +85,8 @@ class StatisticsSource(BaseModel):
     def _one_key(self) -> StatisticsSource:
         if bool(self.code_column) == bool(self.name_column):
             raise ValueError("give exactly one of 'code_column' and 'name_column'")
+        if self.levels and self.name_column:
+            raise ValueError("rows of several 'levels' are told apart by code: use code_column")
         if not self.columns and not self.sums:
             raise ValueError("map at least one column to an indicator ('columns' or 'sums')")
         return self

@@ -185,3 +185,30 @@ def test_names_that_match_no_region_are_reported_not_dropped(named_store, tmp_pa
     ingest_statistics(named_store, "mini", aliased)
     got = values(named_store, "inhabitants").set_index("code")["value"].to_dict()
     assert got == {"01100101": 10, "02200201": 20}
+
+
+def test_keys_whose_length_tells_the_level(engine, tmp_path, data_settings):
+    bezirke = FileLevel(
+        system="mini", level="bezirk", fields=FieldMap("code", "name", code_length=2)
+    )
+    plr = FileLevel(system="mini", level="plr", fields=FieldMap("code", "name", code_length=8))
+    ingest_file(
+        engine,
+        str(write(grid(["01", "02"]), tmp_path / "b.gpkg")),
+        bezirke,
+        data_settings,
+        srid=SRID,
+    )
+    ingest_file(engine, str(write(grid(CODES), tmp_path / "p.gpkg")), plr, data_settings, srid=SRID)
+    # a Bezirk without its zero, a Bezirk padded to eight digits, Planungsräume as integers
+    rows = ["Nr;EW", "1;300", "02000000;70", "1100101;100", "01100102;200", "2200201;70"]
+    (tmp_path / "ew.csv").write_text("\n".join(rows), encoding="utf-8")
+    settings = manifest(
+        tmp_path,
+        'code_column = "Nr"\nmirror_template = "ew.csv"\nlevels = ["bezirk", "plr"]\n'
+        '[columns]\nEW = "inhabitants"\n',
+    )
+    result = ingest_statistics(engine, "mini", settings)
+    got = values(engine, "inhabitants").set_index("code")["value"].to_dict()
+    assert got == {"01": 300, "02": 70, "01100101": 100, "01100102": 200, "02200201": 70}
+    assert any("4 keys were brought to their level's code length" in n for n in result.notes)
