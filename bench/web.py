@@ -21,7 +21,7 @@ from spatial.settings import StoreSettings
 from spatial.store import make_engine
 from web.app import create_app
 from web.assets import ensure_assets
-from web.settings import WebSettings
+from web.settings import Settings, WebSettings
 
 CHOROPLETH = "/api/choropleth/berlin-lor-2021/plr/share_age_above_65"
 PAGE = "/?level=plr&indicator=share_age_above_65"
@@ -102,7 +102,9 @@ def _browser(base: str, repeats: int) -> tuple[float, int]:
 
 def bench_web(url: str, repeats: int = 20) -> dict[str, float]:
     ensure_assets()
-    app = create_app(WebSettings(warm_cache=False), StoreSettings(database_url=url))
+    app = create_app(
+        Settings(web=WebSettings(warm_cache=False), store=StoreSettings(database_url=url))
+    )
     results: dict[str, float] = {}
     with TestClient(app) as client:
         started = time.perf_counter()
@@ -120,7 +122,9 @@ def bench_web(url: str, repeats: int = 20) -> dict[str, float]:
     results["baseline ms"] = median_ms(lambda: _baseline(url), max(3, repeats // 4))
     results["baseline bytes"] = len(baseline)
     server, base = _serve(
-        create_app(WebSettings(warm_cache=False), StoreSettings(database_url=url))
+        create_app(
+            Settings(web=WebSettings(warm_cache=False), store=StoreSettings(database_url=url))
+        )
     )
     try:
         results["page drawn ms"], results["page transferred bytes"] = _browser(base, 5)

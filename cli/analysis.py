@@ -10,8 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli.context import current_settings
 from cli.ingest import store_engine
-from spatial.settings import DataSettings, StoreSettings
 
 console = Console()
 layer_app = typer.Typer(
@@ -43,7 +43,7 @@ def layer_show(
     from layers.indicators import indicator_table
     from layers.regions import get_region_system
 
-    with store_engine(StoreSettings()) as engine, engine.connect() as conn:
+    with store_engine(current_settings().store) as engine, engine.connect() as conn:
         table = indicator_table(conn, system, level, indicator, date.fromisoformat(period))
         city = (get_region_system(conn, system) or {}).get("city") or system
     result = classify(table.rows, table.indicator, method, classes)
@@ -84,7 +84,7 @@ def crosswalk_build(
     """Overlay two region systems (finest levels) and store the pieces."""
     from layers.crosswalk import build_crosswalk
 
-    with store_engine(StoreSettings()) as engine, engine.begin() as conn:
+    with store_engine(current_settings().store) as engine, engine.begin() as conn:
         built = build_crosswalk(
             conn, source, target, sliver_m2=sliver_m2, sliver_share=sliver_share
         )
@@ -113,7 +113,8 @@ def crosswalk_apportion(
     from layers.levels import levels_of
 
     reference = date.fromisoformat(reference_period) if reference_period else None
-    with store_engine(StoreSettings(), DataSettings()) as engine, engine.begin() as conn:
+    settings = current_settings()
+    with store_engine(settings.store, settings.data) as engine, engine.begin() as conn:
         crosswalk = get_crosswalk(conn, source, target)
         written = apportion(
             conn, crosswalk, indicator, weighting=weighting, reference_period=reference
@@ -151,7 +152,7 @@ def supply_access(
     """2SFCA: places per 100 people of DEMAND reachable within the radius, per region."""
     from layers.supply import two_step_fca
 
-    with store_engine(StoreSettings()) as engine, engine.connect() as conn:
+    with store_engine(current_settings().store) as engine, engine.connect() as conn:
         access = two_step_fca(conn, system, level, category, demand, radius_m=radius, decay=decay)
     out = Table(
         title=f"{category}: Plätze je 100 ({demand}, {access.demand_period:%d.%m.%Y}), "

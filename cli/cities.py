@@ -10,9 +10,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli.context import current_settings
 from cli.ingest import store_engine
 from spatial.errors import SozialraumError
-from spatial.settings import DataSettings, StoreSettings
 
 console = Console()
 systems_app = typer.Typer(help="Region systems in the store.", no_args_is_help=True)
@@ -24,7 +24,7 @@ def systems_list() -> None:
     """Every loaded region system with its levels and values."""
     from ingest.systems import system_summaries
 
-    with store_engine(StoreSettings()) as engine, engine.connect() as conn:
+    with store_engine(current_settings().store) as engine, engine.connect() as conn:
         summaries = system_summaries(conn)
     table = Table(title="Gebietssysteme")
     for column in ("key", "Name", "Stadt", "Ebenen", "Werte"):
@@ -40,7 +40,7 @@ def systems_show(system: str) -> None:
     """One system: its levels with counts and areas, the sources of its values."""
     from ingest.systems import system_summaries
 
-    with store_engine(StoreSettings()) as engine, engine.connect() as conn:
+    with store_engine(current_settings().store) as engine, engine.connect() as conn:
         summary = system_summaries(conn, system)[0]
     console.print(f"[bold]{summary.key}[/] {summary.name} ({summary.city})")
     table = Table()
@@ -64,7 +64,7 @@ def systems_delete(
     sections depend on it (the message says which)."""
     from ingest.systems import delete_system
 
-    with store_engine(StoreSettings()) as engine:
+    with store_engine(current_settings().store) as engine:
         console.print(delete_system(engine, system, level))
 
 
@@ -85,7 +85,7 @@ def city_check(
     path = directory.expanduser().resolve()
     if not (path / "city.toml").exists():
         raise SozialraumError(f"{path}: no city.toml here; a city pack is data/cities/<city>")
-    result = check_city(path, DataSettings())
+    result = check_city(path, current_settings().data)
     pack = result.pack
     console.print(f"[bold]{pack.name}[/] ({pack.key}), amtliches Bezugssystem {pack.official_crs}")
     levels = Table(title="Ebenen")

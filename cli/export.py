@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from cli.context import current_settings
 from cli.ingest import store_engine
-from spatial.settings import StoreSettings
 
 console = Console()
 export_app = typer.Typer(help="Write layers as GIS files.", no_args_is_help=True)
@@ -49,7 +49,6 @@ def _write(
     ``crs``, else the official CRS of the system's city)."""
     from spatial.cities import Cities
     from spatial.features import FeatureQuery
-    from spatial.settings import DataSettings
     from web.exports import ExportOptions, export_layer, parse_export_crs
     from web.params import parse_bbox
 
@@ -62,10 +61,10 @@ def _write(
         srid=parse_export_crs(crs),
     )
     query = FeatureQuery(bbox=parse_bbox(bbox), start=on, end=on)
-    data = DataSettings()
+    data = current_settings().data
     default_srid = Cities(data.packs(), data.default_city).srid_of(system)
     output.mkdir(parents=True, exist_ok=True)
-    with store_engine(StoreSettings()) as engine, engine.connect() as conn:
+    with store_engine(current_settings().store) as engine, engine.connect() as conn:
         source = build(conn)
         path = export_layer(conn, source, query, options, output, default_srid)
     console.print(f"{path} ({path.stat().st_size:,} bytes)")
@@ -74,9 +73,8 @@ def _write(
 
 
 def _records_attribution():
-    from records.settings import RecordSettings
 
-    return RecordSettings().credit()
+    return current_settings().records.credit()
 
 
 @export_app.command("regions")

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cli.context import current_settings
 from spatial.errors import SozialraumError
 from spatial.settings import DataSettings, StoreSettings
 from spatial.store import open_store
@@ -205,7 +206,7 @@ def boundaries(
     from ingest.jobs import FileLevel, ingest_file
     from ingest.readers import FieldMap
 
-    store, data = StoreSettings(), DataSettings()
+    store, data = current_settings().store, current_settings().data
     if file is None:
         with store_engine(store, data) as engine:
             run_system_ingest(
@@ -274,11 +275,11 @@ def statistics(
     ] = False,
 ) -> None:
     """Load statistics: a source described in data/statistics/, or one table with --file."""
-    data = DataSettings()
+    data = current_settings().data
     if (source is None) == (file is None):
         raise SozialraumError("give either --source or --file")
     if source is not None:
-        with store_engine(StoreSettings(), data) as engine:
+        with store_engine(current_settings().store, data) as engine:
             run_statistics_ingest(engine, source, data, force=force, skip_unknown=skip_unknown)
         return
     if not (system and level and code_column and column):
@@ -303,7 +304,7 @@ def statistics(
     }
     from ingest.statistics import ingest_statistics_file
 
-    with store_engine(StoreSettings(), data) as engine, _progress() as (step, _download):
+    with store_engine(current_settings().store, data) as engine, _progress() as (step, _download):
         result = ingest_statistics_file(
             engine,
             file,
@@ -337,7 +338,7 @@ def facilities(
     the regions of every loaded region system."""
     from ingest.manifest import manifest_keys
 
-    store, data = StoreSettings(), DataSettings()
+    store, data = current_settings().store, current_settings().data
     keys = manifest_keys(data.pack_dirs("facilities")) if all_sources else list(source or [])
     if not keys:
         known = ", ".join(manifest_keys(data.pack_dirs("facilities")))

@@ -14,13 +14,14 @@ from rich.console import Console
 
 from cli.analysis import crosswalk_app, layer_app, supply_app
 from cli.cities import city_app, systems_app
+from cli.context import current_settings
 from cli.export import export_app
 from cli.ingest import ingest_app
 from cli.profiles import profiles_app
 from cli.users import users_app
 from spatial.cluster import EmbeddedCluster
 from spatial.errors import SozialraumError
-from spatial.settings import DataSettings, StoreSettings
+from spatial.settings import StoreSettings
 from spatial.store import migrate, resolve_database_url
 
 console = Console()
@@ -66,7 +67,7 @@ def _embedded(settings: StoreSettings) -> EmbeddedCluster:
 @db_app.command("start")
 def db_start() -> None:
     """Start the embedded cluster (created on first start)."""
-    cluster = _embedded(StoreSettings())
+    cluster = _embedded(current_settings().store)
     notes = cluster.start()
     for note in notes:
         console.print(f"• {note}")
@@ -76,14 +77,14 @@ def db_start() -> None:
 @db_app.command("stop")
 def db_stop() -> None:
     """Stop the embedded cluster."""
-    cluster = _embedded(StoreSettings())
+    cluster = _embedded(current_settings().store)
     console.print("stopped" if cluster.stop() else "not running")
 
 
 @db_app.command("status")
 def db_status() -> None:
     """Show whether the embedded cluster runs (exit code 3 when it does not)."""
-    status = _embedded(StoreSettings()).status()
+    status = _embedded(current_settings().store).status()
     console.print(status.describe())
     if not status.running:
         raise typer.Exit(3)
@@ -92,13 +93,13 @@ def db_status() -> None:
 @db_app.command("url")
 def db_url() -> None:
     """Print the database URL (starting the embedded cluster when needed)."""
-    print(resolve_database_url(StoreSettings()))
+    print(resolve_database_url(current_settings().store))
 
 
 @db_app.command("migrate")
 def db_migrate() -> None:
     """Bring the schema up to date (Alembic)."""
-    settings = StoreSettings()
+    settings = current_settings().store
     revision = migrate(resolve_database_url(settings), settings.srid)
     console.print(f"schema at revision {revision}")
 
@@ -115,7 +116,7 @@ def indicators_list() -> None:
     from ingest.catalog import all_catalogs
     from ingest.facility_regions import FACILITY_CATALOG, load_categories
 
-    data = DataSettings()
+    data = current_settings().data
     table = Table(title="Indikatoren")
     for column in ("key", "Name", "unit", "kind", "aggregation", "polarity", "catalog"):
         table.add_column(column)
@@ -142,21 +143,21 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
     """Serve the web app and API."""
-    store = StoreSettings()
-    url = resolve_database_url(store)
-    migrate(url, store.srid)
-    _serve(store.model_copy(update={"database_url": url}), host, port)
+    settings = current_settings()
+    url = resolve_database_url(settings.store)
+    migrate(url, settings.store.srid)
+    store = settings.store.model_copy(update={"database_url": url})
+    _serve(settings.model_copy(update={"store": store}), host, port)
 
 
-def _serve(store: StoreSettings, host: str, port: int) -> None:
+def _serve(settings, host: str, port: int) -> None:
     """Run the app on a store that is already started and migrated."""
     import uvicorn
 
     from web.app import create_app
-    from web.settings import WebSettings
 
     console.print(f"serving on http://{host}:{port}")
-    uvicorn.run(create_app(WebSettings(), store), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
 @app.command("demo")
@@ -181,9 +182,13 @@ def demo(
     )
     from ingest.manifest import manifest_keys
 
-    data = DataSettings() if mirror is None else DataSettings(data_mirror=mirror)
+    settings = current_settings()
+    data = settings.data
+    if mirror is not None:
+        data = data.model_copy(update={"data_mirror": mirror.expanduser().resolve()})
     packs = data.packs(city or [data.default_city])
-    store = StoreSettings()
+    data = data.model_copy(update={"default_city": packs[0].key})  # the map opens on it
+    store = settings.store
     with store_engine(store, data) as engine:
         for pack in packs:
             for system in pack.systems:
@@ -200,7 +205,8 @@ def demo(
             for source in manifest_keys(data.pack_dirs("facilities", [pack.key])):
                 run_facilities_ingest(engine, source, data, srid=store.srid, force=False)
         url = engine.url.render_as_string(hide_password=False)
-    _serve(store.model_copy(update={"database_url": url}), "127.0.0.1", port)
+    store = store.model_copy(update={"database_url": url})
+    _serve(settings.model_copy(update={"store": store, "data": data}), "127.0.0.1", port)
 
 
 def main() -> None:

@@ -10,8 +10,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from cli.context import current_settings
 from cli.ingest import store_engine
-from spatial.settings import DataSettings, StoreSettings
 
 console = Console()
 profiles_app = typer.Typer(help="Region profiles as documents.", no_args_is_help=True)
@@ -37,12 +37,10 @@ def build(
 ) -> None:
     """Write the profile of every region of LEVEL (in BEZIRK) into OUTPUT."""
     from profiles.batch import BatchRequest, build_batch
-    from profiles.settings import ProfileSettings
-    from records.settings import RecordSettings
 
     request = BatchRequest(level, output, system, bezirk, fmt, internal)
     with (
-        store_engine(StoreSettings()) as engine,
+        store_engine(current_settings().store) as engine,
         Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -62,9 +60,9 @@ def build(
         paths = build_batch(
             engine,
             request,
-            ProfileSettings(),
-            RecordSettings().credit(),
-            DataSettings().packs(),
+            current_settings().profiles,
+            current_settings().records.credit(),
+            current_settings().data.packs(),
             on_region=advance,
         )
     size = sum(p.stat().st_size for p in paths)

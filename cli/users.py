@@ -10,8 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli.context import current_settings
 from cli.ingest import store_engine
-from spatial.settings import StoreSettings
 
 console = Console()
 users_app = typer.Typer(
@@ -44,7 +44,7 @@ def users_add(
     from accounts.users import add_user
 
     password = _password(password_stdin)
-    with store_engine(StoreSettings()) as engine, engine.begin() as conn:
+    with store_engine(current_settings().store) as engine, engine.begin() as conn:
         user = add_user(
             conn, username, password, role, display_name=name, districts=list(district or [])
         )
@@ -58,7 +58,7 @@ def users_list() -> None:
     """List the users with role, districts and whether they are active."""
     from accounts.users import list_users
 
-    with store_engine(StoreSettings()) as engine, engine.connect() as conn:
+    with store_engine(current_settings().store) as engine, engine.connect() as conn:
         users = list_users(conn)
     table = Table(title="Benutzer")
     for column in ("user", "name", "role", "districts", "active"):
@@ -79,7 +79,7 @@ def users_disable(username: str) -> None:
     """Disable a user: sessions and API tokens end at once; their history stays."""
     from accounts.users import disable_user
 
-    with store_engine(StoreSettings()) as engine, engine.begin() as conn:
+    with store_engine(current_settings().store) as engine, engine.begin() as conn:
         disable_user(conn, username)
     console.print(f"disabled {username}")
 
@@ -90,7 +90,7 @@ def users_set_password(username: str, password_stdin: PasswordStdin = False) -> 
     from accounts.users import set_password
 
     password = _password(password_stdin)
-    with store_engine(StoreSettings()) as engine, engine.begin() as conn:
+    with store_engine(current_settings().store) as engine, engine.begin() as conn:
         set_password(conn, username, password)
     console.print(f"password of {username} changed")
 
@@ -103,6 +103,6 @@ def users_token(
     """Create an API bearer token (printed once; only its digest is stored)."""
     from accounts.tokens import create_token
 
-    with store_engine(StoreSettings()) as engine, engine.begin() as conn:
+    with store_engine(current_settings().store) as engine, engine.begin() as conn:
         secret = create_token(conn, username, name)
     print(secret)

@@ -23,7 +23,7 @@ from people import PASSWORD
 from spatial.settings import StoreSettings
 from web.app import create_app
 from web.assets import ensure_assets
-from web.settings import WebSettings
+from web.settings import Settings, WebSettings
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "browser"
@@ -37,7 +37,7 @@ def web_settings() -> WebSettings:
 @pytest.fixture(scope="session")
 def client(berlin_url, web_settings) -> Iterator[TestClient]:
     """One app (and one layer cache) for the API tests."""
-    app = create_app(web_settings, StoreSettings(database_url=berlin_url))
+    app = create_app(Settings(web=web_settings, store=StoreSettings(database_url=berlin_url)))
     with TestClient(app) as test_client:
         yield test_client
 
@@ -50,7 +50,7 @@ def live_server(berlin_url, web_settings) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def records_client(records_url, web_settings) -> Iterator[TestClient]:
     """An app on the writable copy of the Berlin store."""
-    app = create_app(web_settings, StoreSettings(database_url=records_url))
+    app = create_app(Settings(web=web_settings, store=StoreSettings(database_url=records_url)))
     with TestClient(app) as test_client:
         yield test_client
 
@@ -99,7 +99,7 @@ def serve(url: str, web_settings: WebSettings) -> Iterator[str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    app = create_app(web_settings, StoreSettings(database_url=url))
+    app = create_app(Settings(web=web_settings, store=StoreSettings(database_url=url)))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -21,13 +21,10 @@ from layers.cache import LayerCache
 from layers.choropleth import warm_tables
 from layers.errors import InvalidParameter, NotComputable, NotFound
 from layers.figures import catalog_keys
-from profiles.settings import ProfileSettings
 from records.errors import Forbidden, InvalidRecord, RecordNotFound, VersionConflict
 from records.history import without_contacts as _without_contacts
-from records.settings import RecordSettings
 from spatial.cities import Cities
 from spatial.errors import SozialraumError
-from spatial.settings import DataSettings, StoreSettings
 from spatial.store import make_engine, resolve_database_url
 from web.auth import CsrfRejected, NotSignedIn
 from web.deps import default_system
@@ -50,7 +47,7 @@ from web.routers import (
     users,
     workspace,
 )
-from web.settings import WebSettings
+from web.settings import Settings, WebSettings
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger("uvicorn.error")  # shown wherever uvicorn logs
@@ -86,17 +83,10 @@ def _warm(
         log.exception("cache warm-up failed")
 
 
-def create_app(
-    settings: WebSettings | None = None,
-    store: StoreSettings | None = None,
-    records: RecordSettings | None = None,
-    profile_settings: ProfileSettings | None = None,
-    data: DataSettings | None = None,
-) -> FastAPI:
-    settings = settings or WebSettings()
-    store = store or StoreSettings()
-    data = data or DataSettings()
-    records = records or RecordSettings()
+def create_app(config: Settings | None = None) -> FastAPI:
+    """The app for ``config`` (default: the settings of the environment)."""
+    config = config or Settings()
+    settings, store, data, records = config.web, config.store, config.data, config.records
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -129,7 +119,7 @@ def create_app(
     app.state.settings = settings
     app.state.store_settings = store
     app.state.record_settings = records
-    app.state.profile_settings = profile_settings or ProfileSettings()
+    app.state.profile_settings = config.profiles
     app.state.cities = Cities(data.packs(), data.default_city)
     app.state.cache = LayerCache(settings.cache_entries)
     app.state.tiles = LayerCache(settings.tile_cache_entries)

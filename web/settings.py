@@ -3,8 +3,12 @@ overrides of what the city packs say the map and the services show."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from profiles.settings import ProfileSettings
+from records.settings import RecordSettings
+from spatial.settings import DataSettings, StoreSettings
 
 
 class WebSettings(BaseSettings):
@@ -68,3 +72,16 @@ class WebSettings(BaseSettings):
     tile_max_age: int = Field(
         default=300, ge=0, le=86_400, description="Seconds clients may reuse a vector tile."
     )
+
+
+class Settings(BaseModel):
+    """Every setting of a deployment, by section (each reads its own ``SOZIALRAUM_…``
+    variables): built once and handed to ``create_app`` and the command line."""
+
+    model_config = ConfigDict(frozen=True)
+
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    data: DataSettings = Field(default_factory=DataSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+    records: RecordSettings = Field(default_factory=RecordSettings)
+    profiles: ProfileSettings = Field(default_factory=ProfileSettings)

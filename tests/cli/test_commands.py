@@ -52,6 +52,9 @@ def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess[str]
         ["export", "facilities"],
         ["export", "projects"],
         ["export", "events"],
+        ["systems"],
+        ["systems", "delete"],
+        ["city", "check"],
     ],
 )
 def test_every_command_has_help(command):

@@ -21,6 +21,7 @@ from webserver import serve
 
 from spatial.settings import StoreSettings
 from web.app import create_app
+from web.settings import Settings
 
 HH = "hamburg-stadtteile"
 pytestmark = pytest.mark.mirror
@@ -28,13 +29,17 @@ pytestmark = pytest.mark.mirror
 
 @pytest.fixture(scope="module")
 def hamburg(hamburg_url, web_settings) -> Iterator[TestClient]:
-    with TestClient(create_app(web_settings, StoreSettings(database_url=hamburg_url))) as c:
+    with TestClient(
+        create_app(Settings(web=web_settings, store=StoreSettings(database_url=hamburg_url)))
+    ) as c:
         yield c
 
 
 @pytest.fixture(scope="module")
 def both(two_city_url, web_settings) -> Iterator[TestClient]:
-    with TestClient(create_app(web_settings, StoreSettings(database_url=two_city_url))) as c:
+    with TestClient(
+        create_app(Settings(web=web_settings, store=StoreSettings(database_url=two_city_url)))
+    ) as c:
         yield c
 
 
