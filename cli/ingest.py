@@ -201,6 +201,16 @@ def boundaries(
     apply_fixes: Annotated[
         bool, typer.Option(help="Apply the known source corrections listed in the manifest.")
     ] = False,
+    above: Annotated[
+        bool,
+        typer.Option(
+            help="--file is a new level coarser than every loaded one (the level below gets "
+            "its parents from it)."
+        ),
+    ] = False,
+    codes_from_names: Annotated[
+        bool, typer.Option(help="The file has names only: make codes from --name-field.")
+    ] = False,
 ) -> None:
     """Load region boundaries: a whole system from its manifest, or one file with --file."""
     from ingest.jobs import FileLevel, ingest_file
@@ -213,16 +223,20 @@ def boundaries(
                 engine, system, data, srid=store.srid, force=force, apply_fixes=apply_fixes
             )
         return
+    if codes_from_names:
+        code_field = code_field or name_field
     if not level or not code_field:
-        raise SozialraumError("--file needs --level and --code-field")
+        raise SozialraumError("--file needs --level and --code-field (or --codes-from-names)")
     spec = FileLevel(
         system=system,
         level=level,
         level_name=level_name,
         system_name=system_name,
         city=city,
+        above=above,
         fields=FieldMap(
             code_field=code_field,
+            generate_codes=codes_from_names,
             name_field=name_field,
             parent_field=parent_field,
             code_length=code_length,

@@ -267,7 +267,7 @@ def _load_levels(
             stage_layer(conn, _in_known_crs(ref_layer, srid), f"<ref>{level.key}", srid)
     by_rank = sorted(plan.levels, key=lambda lvl: lvl.rank)
     for parent, child in itertools.pairwise(by_rank):
-        if plan.only_levels is None or child.key in plan.only_levels:
+        if plan.only_levels is None or child.key in plan.only_levels | plan.reparent:
             hierarchy.assign_parents(
                 conn,
                 level_id=level_ids[child.key],

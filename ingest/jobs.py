@@ -63,6 +63,7 @@ class FileLevel:
     level_name: str | None = None
     system_name: str | None = None
     city: str | None = None
+    above: bool = False  # a new level coarser than every loaded one (e.g. Bezirke added later)
 
 
 def ingest_file(
@@ -78,8 +79,9 @@ def ingest_file(
 ) -> IngestResult:
     """Load one file (or URL) as a level of a (new or existing) region system.
 
-    The level becomes the finest level of the system, or replaces the level of the same key;
-    its parent level is the next coarser one (by parent field, code prefix, or largest overlap).
+    The level becomes the finest level of the system (with ``spec.above`` the coarsest: the
+    level below it then gets its parents from it), or replaces the level of the same key; its
+    parent level is the next coarser one (by parent field, code prefix, or largest overlap).
     """
     if source.startswith(("http://", "https://")):
         if step:
@@ -92,12 +94,18 @@ def ingest_file(
     layer = read_region_layer(path, spec.fields)
     levels = _existing_levels(engine, spec.system)
     current = next((lvl for lvl in levels if lvl.key == spec.level), None)
+    reparent: set[str] = set()
     if current is None:
-        current = LevelPlan(
-            key=spec.level,
-            name=spec.level_name or spec.level,
-            rank=max((lvl.rank for lvl in levels), default=-1) + 1,
-        )
+        if spec.above and levels:
+            rank = min(lvl.rank for lvl in levels) - 1
+            below = min(levels, key=lambda lvl: lvl.rank)
+            below.parent_by = _rule(
+                current_length=below.code_length, parent_length=spec.fields.code_length
+            )
+            reparent.add(below.key)
+        else:
+            rank = max((lvl.rank for lvl in levels), default=-1) + 1
+        current = LevelPlan(key=spec.level, name=spec.level_name or spec.level, rank=rank)
         levels.append(current)
     current.layer = layer
     current.code_length = spec.fields.code_length or current.code_length
@@ -106,14 +114,11 @@ def ingest_file(
     coarser = [lvl for lvl in levels if lvl.rank < current.rank]
     if coarser:
         parent = max(coarser, key=lambda lvl: lvl.rank)
-        if spec.fields.parent_field:
-            current.parent_by = "field"
-        elif (
-            parent.code_length and current.code_length and parent.code_length < current.code_length
-        ):
-            current.parent_by = "prefix"
-        else:
-            current.parent_by = "containment"
+        current.parent_by = (
+            "field"
+            if spec.fields.parent_field
+            else _rule(current_length=current.code_length, parent_length=parent.code_length)
+        )
     if spec.fields.parent_field and not coarser:
         raise IngestError(
             f"--parent-field given but {spec.system!r} has no coarser level than {spec.level!r}"
@@ -124,6 +129,7 @@ def ingest_file(
         city=spec.city or "",
         levels=sorted(levels, key=lambda lvl: lvl.rank),
         only_levels={spec.level},
+        reparent=reparent,
         area_srid=area_srid_of(settings, spec.system),
     )
     options = {"source": source, "level": spec.level, "fields": repr(spec.fields)}
@@ -137,6 +143,13 @@ def ingest_file(
         force=force,
         step=step,
     )
+
+
+def _rule(*, current_length: int | None, parent_length: int | None) -> str:
+    """Parents by code prefix where the parent's codes are shorter, else by largest overlap."""
+    if parent_length and current_length and parent_length < current_length:
+        return "prefix"
+    return "containment"
 
 
 def area_srid_of(settings: DataSettings, system: str) -> int | None:

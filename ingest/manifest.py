@@ -69,6 +69,9 @@ class Derivation(Strict):
     from_level: str
     by: Literal["prefix", "key_table"] = "prefix"
     column: str | None = Field(default=None, description="key table column ('key_table')")
+    code_column: str | None = Field(
+        default=None, description="key table column with the codes of the derived regions"
+    )
     names: dict[str, str] = Field(default_factory=dict)
     name_field: str | None = Field(default=None, description="field of the finer level's file")
 
@@ -85,6 +88,9 @@ class KeyTable(Strict):
 
     source: Source
     key_column: str
+    code_column: str | None = Field(
+        default=None, description="codes of the file level's regions (else made from names)"
+    )
     delimiter: str | None = None
     encoding: str | None = None
 

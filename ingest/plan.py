@@ -14,7 +14,7 @@ import shapely
 from ingest.errors import IngestError
 from ingest.manifest import Level, ReferenceCheck, Source, SystemManifest
 from ingest.names import code_from_name, normalise_name
-from ingest.readers import FieldMap, RegionLayer, read_region_layer
+from ingest.readers import FieldMap, RegionLayer, as_code_text, read_region_layer
 from ingest.sources import ProgressHook, companion_files, resolve_source
 from ingest.tables import read_table
 from spatial.settings import DataSettings
@@ -52,6 +52,7 @@ class SystemPlan:
     licence: str | None = None
     attribution: str | None = None
     only_levels: set[str] | None = None  # single-file mode: the system exists, add/replace these
+    reparent: set[str] = field(default_factory=set)  # loaded levels that get their parents anew
     area_srid: int | None = None  # areas are measured in the city's official CRS
 
 
@@ -202,7 +203,9 @@ def apply_key_table(
     chain = [lvl for lvl in manifest.levels if lvl.derive and lvl.derive.by == "key_table"]
     chain.reverse()  # finest derived level first
     by_key = {lvl.key: plan for lvl, plan in zip(manifest.levels, plans, strict=True)}
-    for column in [spec.key_column, *(lvl.derive.column for lvl in chain)]:
+    wanted = [spec.key_column, spec.code_column]
+    wanted += [c for lvl in chain for c in (lvl.derive.column, lvl.derive.code_column)]
+    for column in [c for c in wanted if c]:
         if column not in table.columns:
             raise IngestError(
                 f"no such column (columns are: {', '.join(table.columns)})", file=path, field=column
@@ -239,26 +242,45 @@ def apply_key_table(
             f"{table.at[unused[0], spec.key_column]!r}"
         )
     picked = table.loc[found.astype(int).to_numpy()]
-    rows["parent_code"] = picked[chain[0].derive.column].map(_code_or_none).to_numpy()
+    if spec.code_column:  # the key table gives the codes; the file only names the regions
+        rows["code"] = picked[spec.code_column].map(as_code_text).to_numpy()
+        if rows["code"].isna().any() or rows["code"].duplicated().any():
+            raise IngestError(
+                f"column {spec.code_column!r} must give every {base.name} its own code",
+                file=path,
+                field=spec.code_column,
+            )
+        base.layer.notes[:] = [n for n in base.layer.notes if not n.startswith("codes generated")]
+        base.layer.notes.append(f"codes from the key table's column {spec.code_column!r}")
+
+    def codes_of(level) -> pd.Series:
+        if level.derive.code_column:
+            return table[level.derive.code_column].map(as_code_text)
+        return table[level.derive.column].map(_code_or_none)
+
+    rows["parent_code"] = codes_of(chain[0]).loc[picked.index].to_numpy()
     for finer, coarser in zip(chain, [*chain[1:], None], strict=True):
         plan = by_key[finer.key]
-        names = table[finer.derive.column]
-        plan.derived_names = {code_from_name(n): n for n in names}
+        plan.derived_names = dict(zip(codes_of(finer), table[finer.derive.column], strict=True))
         if coarser is None:
             continue
-        pairs = table[[finer.derive.column, coarser.derive.column]].drop_duplicates()
-        split = pairs[pairs[finer.derive.column].duplicated(keep=False)]
+        pairs = pd.DataFrame(
+            {
+                "child": codes_of(finer),
+                "parent": codes_of(coarser),
+                "c": table[coarser.derive.column],
+            }
+        ).drop_duplicates(["child", "parent"])
+        split = pairs[pairs["child"].duplicated(keep=False)]
         if not split.empty:
-            name = split[finer.derive.column].iat[0]
+            code = split["child"].iat[0]
             raise IngestError(
-                f"{plan.name} {name!r} lies in several regions of {coarser.name}: "
-                + ", ".join(sorted(split[coarser.derive.column].unique())),
+                f"{plan.name} {plan.derived_names.get(code, code)!r} lies in several regions of "
+                f"{coarser.name}: " + ", ".join(sorted(split["c"].astype(str).unique())),
                 file=path,
                 field=coarser.derive.column,
             )
-        plan.derived_parents = {
-            code_from_name(a): _code_or_none(b) for a, b in pairs.itertuples(index=False)
-        }
+        plan.derived_parents = dict(zip(pairs["child"], pairs["parent"], strict=True))
 
 
 def _code_or_none(name: object) -> str | None:

@@ -265,3 +265,85 @@ def test_delete_refuses_while_values_depend_and_then_removes(skipping):
     assert delete_system(engine, "town") == "deleted town: 2 levels, 4 regions"
     with engine.connect() as conn:
         assert system_summaries(conn) == []
+
+
+def test_a_coarser_level_added_above_a_loaded_one(engine, tmp_path, data_settings):
+    from ingest.jobs import FileLevel, ingest_file
+    from ingest.readers import FieldMap
+
+    quarters = frame(
+        [{"Name": "Nordend"}, {"Name": "Südend"}, {"Name": "Westend"}],
+        [square(0), square(1), square(2)],
+    )
+    bezirke = frame(
+        [{"nr": "A", "n": "Ost"}, {"nr": "B", "n": "West"}], [square(0, width=2), square(2)]
+    )
+    names_only = FieldMap("Name", "Name", generate_codes=True)
+    ingest_file(
+        engine,
+        str(write(quarters, tmp_path / "q.gpkg")),
+        FileLevel(system="town", level="quartier", fields=names_only),
+        data_settings,
+        srid=SRID,
+    )
+    result = ingest_file(
+        engine,
+        str(write(bezirke, tmp_path / "b.gpkg")),
+        FileLevel(system="town", level="bezirk", fields=FieldMap("nr", "n"), above=True),
+        data_settings,
+        srid=SRID,
+    )
+    assert all(c.ok for c in result.checks), [c for c in result.checks if not c.ok]
+    with engine.connect() as conn:
+        got = conn.execute(
+            text(
+                "SELECT l.key, r.code, r.parent_code FROM regions r JOIN region_levels l "
+                "ON l.id = r.level_id ORDER BY l.rank, r.code"
+            )
+        ).all()
+    assert [tuple(r) for r in got] == [
+        ("bezirk", "A", None),
+        ("bezirk", "B", None),
+        ("quartier", "nordend", "A"),
+        ("quartier", "suedend", "A"),
+        ("quartier", "westend", "B"),
+    ]
+
+
+def test_codes_from_the_key_table(engine, tmp_path):
+    write(
+        frame(
+            [{"Name": "Altstadt"}, {"Name": "Neustadt"}, {"Name": "Hafen"}],
+            [square(0), square(1), square(2)],
+        ),
+        tmp_path / "teile.geojson",
+    )
+    (tmp_path / "key.csv").write_text(
+        "Teil;Nummer;Bezirk;Bezirksnummer\nAltstadt;101;Mitte;1\nNeustadt;102;Mitte;1\n"
+        "Hafen;201;Süd;2\n",
+        encoding="utf-8",
+    )
+    manifest = HEAD + (
+        '[key_table]\nkey_column = "Teil"\ncode_column = "Nummer"\n'
+        '[key_table.source]\ntitle = "key"\nmirror_path = "key.csv"\n'
+        '[[levels]]\nkey = "bezirk"\nname = "Bezirk"\n'
+        'derive = { from_level = "teil", by = "key_table", column = "Bezirk", '
+        'code_column = "Bezirksnummer" }\n'
+        + level("teil", "teile.geojson", 'codes = "generated"\nname_field = "Name"\n')
+    )
+    result = ingest_system(engine, "town", settings_with(tmp_path, manifest), srid=SRID)
+    assert any("codes from the key table's column 'Nummer'" in n for n in result.notes)
+    with engine.connect() as conn:
+        got = conn.execute(
+            text(
+                "SELECT l.key, r.code, r.name, r.parent_code FROM regions r JOIN region_levels l "
+                "ON l.id = r.level_id ORDER BY l.rank, r.code"
+            )
+        ).all()
+    assert [tuple(r) for r in got] == [
+        ("bezirk", "1", "Mitte", None),
+        ("bezirk", "2", "Süd", None),
+        ("teil", "101", "Altstadt", "1"),
+        ("teil", "102", "Neustadt", "1"),
+        ("teil", "201", "Hafen", "2"),
+    ]
