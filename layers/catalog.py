@@ -30,8 +30,11 @@ def catalog_entries(conn: Connection, key: str | None = None) -> list[dict]:
     ]
 
 
-def catalog_by_topic(conn: Connection) -> list[dict]:
+def catalog_by_topic(conn: Connection, without: set[str] | frozenset = frozenset()) -> list[dict]:
+    """The catalog by topic, without the entries of the catalogs in ``without``."""
     topics: dict[str, list[dict]] = {}
     for entry in catalog_entries(conn):
+        if entry["catalog"] in without:
+            continue
         topics.setdefault(entry["topic"], []).append(entry)
     return [{"topic": topic, "indicators": items} for topic, items in topics.items()]

@@ -24,11 +24,15 @@ def register_analysis_indicators(conn: Connection, settings: DataSettings) -> li
     region systems are in the store (a city's indices belong to it); returns their keys.
     Invalid formulas and cycles between formulas are refused with the indicator named."""
     loaded = set(conn.execute(text("SELECT key FROM region_systems")).scalars())
-    cities = [p.key for p in settings.packs() if loaded & set(p.system_keys)]
+    packs = [p for p in settings.packs() if loaded & set(p.system_keys)]
+    cities = [p.key for p in packs]
     derived = [c for c in all_catalogs(settings.catalog_dirs(cities)) if _all_derived(c)]
     check_formulas([i for c in derived for i in c.indicators])
-    composites = load_composites(settings.pack_dirs("composites", cities))
-    catalogs = [*derived, composite_catalog(composites)] if composites else derived
+    catalogs = list(derived)
+    for pack in packs:  # each city's indices in a catalog of its own
+        composites = load_composites(settings.pack_dirs("composites", [pack.key]))
+        if composites:
+            catalogs.append(composite_catalog(composites, pack.composite_catalog))
     keys = []
     for catalog in catalogs:
         keys += list(upsert_catalog(conn, catalog))
@@ -50,7 +54,9 @@ def check_formulas(indicators: list[Indicator]) -> None:
         raise NotComputable(f"derived indicators refer to each other in a cycle: {cycle}") from None
 
 
-def composite_catalog(composites: dict[str, CompositeIndex]) -> Catalog:
+def composite_catalog(
+    composites: dict[str, CompositeIndex], key: str = COMPOSITE_CATALOG
+) -> Catalog:
     indicators = []
     for index in composites.values():
         definition = index.model_dump(mode="json")
@@ -97,7 +103,7 @@ def composite_catalog(composites: dict[str, CompositeIndex]) -> Catalog:
                 )
             )
     return Catalog(
-        key=COMPOSITE_CATALOG,
+        key=key,
         # credited to the sources of the components (layers.credits)
         source="Zusammengesetzte Indizes (berechnet aus den Komponenten)",
         indicators=indicators,

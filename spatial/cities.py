@@ -92,6 +92,21 @@ class CityPack(_Strict):
         """One of the pack's folders: statistics, facilities, composites, indicators."""
         return self._directory / name
 
+    def own_catalogs(self) -> set[str]:
+        """The keys of the catalogs only this city declares (its ``indicators/`` files)."""
+        own = {
+            tomllib.loads(path.read_text(encoding="utf-8")).get("key", path.stem)
+            for path in sorted(self.part("indicators").glob("*.toml"))
+        }
+        if any(self.part("composites").glob("*.toml")):
+            own.add(self.composite_catalog)
+        return own
+
+    @property
+    def composite_catalog(self) -> str:
+        """The catalog key of the city's composite indices in the store."""
+        return f"{self.key}-composite"
+
 
 def load_city(cities_dir: Path, key: str) -> CityPack:
     """Read ``<cities_dir>/<key>/city.toml``; errors name the file and the field."""
@@ -150,6 +165,14 @@ class Cities:
 
     def __init__(self, packs: list[CityPack], default_city: str | None = None) -> None:
         self.packs = sorted(packs, key=lambda p: p.key != default_city)
+        self._own = {p.key: p.own_catalogs() for p in self.packs}
+
+    def foreign_catalogs(self, pack: CityPack | None) -> set[str]:
+        """Catalogs other cities declare: their indicators are not this city's to offer."""
+        mine = self._own.get(pack.key, set()) if pack else set()
+        return {
+            k for key, own in self._own.items() if pack is None or key != pack.key for k in own
+        } - mine
 
     def of_system(self, system: str | None) -> CityPack | None:
         return city_of_system(self.packs, system) if system else None

@@ -158,8 +158,11 @@ def test_two_cities_each_with_its_defaults_overlays_and_credits(both, tmp_path):
     assert "/api/facilities?category=kita" in berlin.text
     hamburg = both.get("/", params={"system": HH})
     assert hamburg.status_code == 200
-    # Berlin's facilities stay on Berlin's map
+    # Berlin's facilities stay on Berlin's map, its indices and supply ratios in its catalog
     assert "/api/facilities?category=" not in hamburg.text
+    for key in ("mss_class", "kita_places_per_100_u6", "mss_s1_unemployment"):
+        assert f'value="{key}"' in berlin.text and f'value="{key}"' not in hamburg.text
+    assert 'value="share_sgb2_recipients"' not in berlin.text
     assert "Anteil der Leistungsempfängerinnen" in hamburg.text
     berlin_file = _download(
         both, "/api/exports/regions/berlin-lor-2021/bezirk", tmp_path, indicators="inhabitants"

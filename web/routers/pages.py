@@ -206,7 +206,7 @@ def map_page(
         "meta": meta,
         "periods": periods,
         "period": period,
-        "catalog": catalog_by_topic(conn),
+        "catalog": catalog_by_topic(conn, without=cities.foreign_catalogs(pack)),
         "methods": METHOD_LABELS,
         "state": state,
         "view": {"lat": lat, "lon": lon, "zoom": zoom, "overlays": overlays or ""},
