@@ -150,19 +150,27 @@ def service_indicators(
     return list(map_defaults(settings, cities.of_system(collection.system)).service_indicators)
 
 
-def parse_crs(raw: str | None, storage_srid: int, what: str = "crs") -> int:
-    """A CRS URI → SRID: CRS84 (4326, longitude/latitude) or the storage CRS."""
+def offered_srids(storage_srid: int, cities: Cities, system: str | None = None) -> list[int]:
+    """CRS84, the storage CRS and the official CRS of the collection's city (of every city
+    for the list of all collections)."""
+    packs = [cities.of_system(system)] if system else cities.packs
+    return list(dict.fromkeys([4326, storage_srid, *(p.srid for p in packs if p)]))
+
+
+def parse_crs(raw: str | None, offered: int | list[int], what: str = "crs") -> int:
+    """A CRS URI → SRID, one of the ``offered`` (CRS84 = 4326, longitude/latitude)."""
+    srids = [4326, offered] if isinstance(offered, int) else offered
     if raw is None or raw.strip("<> ") == CRS84:
         return 4326
-    if raw.strip("<> ") == EPSG_URI.format(storage_srid):
-        return storage_srid
-    raise BadOgcRequest(
-        f"{what} {raw!r} is not offered; use {CRS84} or {EPSG_URI.format(storage_srid)}"
-    )
+    for srid in srids:
+        if raw.strip("<> ") == crs_uri(srid):
+            return srid
+    raise BadOgcRequest(f"{what} {raw!r} is not offered; use {' or '.join(crs_list(srids))}")
 
 
-def crs_list(storage_srid: int) -> list[str]:
-    return [CRS84, EPSG_URI.format(storage_srid)]
+def crs_list(offered: int | list[int]) -> list[str]:
+    srids = [4326, offered] if isinstance(offered, int) else offered
+    return [crs_uri(s) for s in srids]
 
 
 def crs_uri(srid: int) -> str:

@@ -143,6 +143,14 @@ def test_hamburg_ogc_items_and_tiles(hamburg):
     pauli = next(f for f in items["features"] if f["properties"]["code"] == "st-pauli")
     assert pauli["properties"]["inhabitants"] == 22_056
     assert pauli["properties"]["share_sgb2_recipients"] == pytest.approx(19.1, abs=5)
+    # Hamburg's official CRS is offered beside CRS84 and the storage CRS
+    utm32 = "http://www.opengis.net/def/crs/EPSG/0/25832"
+    described = hamburg.get(f"/ogc/collections/{HH}-bezirk").json()
+    assert utm32 in described["crs"]
+    projected = hamburg.get(f"/ogc/collections/{HH}-bezirk/items", params={"crs": utm32})
+    assert projected.headers["content-crs"] == f"<{utm32}>"
+    ring = projected.json()["features"][0]["geometry"]["coordinates"][0][0]
+    assert 540_000 < ring[0][0] < 610_000 and 5_900_000 < ring[0][1] < 5_970_000
     x, y = _tile(9.962, 53.553, 11)  # St. Pauli
     tile = hamburg.get(f"/tiles/{HH}-einheit/11/{x}/{y}.mvt")
     assert tile.status_code == 200

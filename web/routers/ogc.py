@@ -26,6 +26,7 @@ from web.ogc import (
     feature_query,
     get_collection,
     list_collections,
+    offered_srids,
     parse_bbox,
     parse_crs,
     parse_datetime,
@@ -50,7 +51,12 @@ def _check_format(f: str | None) -> None:
 
 
 def _collection_document(
-    collection: Collection, source: FeatureSource | None, base: str, srid: int, periods: list
+    collection: Collection,
+    source: FeatureSource | None,
+    base: str,
+    srid: int,
+    periods: list,
+    offered: list[int],
 ) -> dict:
     url = f"{base}/collections/{collection.id}"
     extent = source.extent if source is not None and source.extent else (-180, -90, 180, 90)
@@ -59,7 +65,7 @@ def _collection_document(
         "title": collection.title,
         "description": collection.description,
         "itemType": "feature",
-        "crs": crs_list(srid),
+        "crs": crs_list(offered),
         "storageCrs": crs_uri(srid),
         "extent": {"spatial": {"bbox": [list(extent)], "crs": crs_list(srid)[0]}},
         "links": [
@@ -112,15 +118,17 @@ def collections(
     f: str | None = None,
     conn: Connection = Depends(get_connection),
     cache: LayerCache = Depends(get_cache),
+    cities: Cities = Depends(get_cities),
 ) -> dict:
     _check_format(f)
     base = _base(request)
     srid = storage_srid_of(conn, cache)
     return {
         "links": [{"href": f"{base}/collections", "rel": "self", "type": JSON}],
-        "crs": crs_list(srid),
+        "crs": crs_list(offered_srids(srid, cities)),
         "collections": [
-            _collection_document(c, None, base, srid, []) for c in list_collections(conn, cache)
+            _collection_document(c, None, base, srid, [], offered_srids(srid, cities, c.system))
+            for c in list_collections(conn, cache)
         ],
     }
 
@@ -142,7 +150,8 @@ def collection(
     keys = service_indicators(indicators, settings, cities, chosen)
     source = collection_source(conn, cache, chosen, keys, None, records)
     periods = region_periods(conn, cache, chosen, keys)
-    return _collection_document(chosen, source, _base(request), source.srid, periods)
+    offered = offered_srids(source.srid, cities, chosen.system)
+    return _collection_document(chosen, source, _base(request), source.srid, periods, offered)
 
 
 @router.get(
@@ -173,9 +182,9 @@ def items(
     if limit is not None and limit > settings.ogc_max_page:
         raise BadOgcRequest(f"limit {limit} is over the maximum of {settings.ogc_max_page}")
     page = limit or settings.ogc_page_size
-    storage = storage_srid_of(conn, cache)
-    out_srid = parse_crs(crs, storage)
-    bbox_srid = parse_crs(bbox_crs, storage, "bbox-crs")
+    offered = offered_srids(storage_srid_of(conn, cache), cities, chosen.system)
+    out_srid = parse_crs(crs, offered)
+    bbox_srid = parse_crs(bbox_crs, offered, "bbox-crs")
     box = parse_bbox(bbox, bbox_srid)
     start, end = parse_datetime(datetime_)
     keys = service_indicators(indicators, settings, cities, chosen)
@@ -228,7 +237,7 @@ def item(
 ) -> Response:
     _check_format(f)
     chosen = get_collection(conn, cache, collection_id)
-    out_srid = parse_crs(crs, storage_srid_of(conn, cache))
+    out_srid = parse_crs(crs, offered_srids(storage_srid_of(conn, cache), cities, chosen.system))
     source = collection_source(
         conn,
         cache,
