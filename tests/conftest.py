@@ -138,17 +138,22 @@ def records_url(_berlin_pair) -> str:
     return _berlin_pair[1]
 
 
-@pytest.fixture(scope="session")
-def hamburg_url(cluster: EmbeddedCluster, mirror_settings: DataSettings) -> Iterator[str]:
-    """A store with only Hamburg, loaded from the raw files by Hamburg's city pack; read-only."""
+def _with_hamburg(url: str, mirror_settings: DataSettings) -> str:
+    """Load Hamburg's city pack from the mirror into the store at ``url``."""
     if not (mirror_settings.data_mirror / "hamburg").is_dir():
         pytest.skip("the data mirror has no hamburg/ directory")
-    url = create_database(cluster)
     eng = make_engine(url)
     load_everything(eng, mirror_settings, srid=SRID, cities=["hamburg"])
     with eng.begin() as conn:
         register_analysis_indicators(conn, mirror_settings)
     eng.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def hamburg_url(cluster: EmbeddedCluster, mirror_settings: DataSettings) -> Iterator[str]:
+    """A store with only Hamburg, loaded from the raw files by Hamburg's city pack; read-only."""
+    url = _with_hamburg(create_database(cluster), mirror_settings)
     yield url
     store.drop_database(url)
 
@@ -157,15 +162,7 @@ def hamburg_url(cluster: EmbeddedCluster, mirror_settings: DataSettings) -> Iter
 def two_city_url(_berlin_pair, mirror_settings: DataSettings) -> str:
     """Berlin and Hamburg in one store (Hamburg loaded into a copy of the Berlin store);
     read-only."""
-    if not (mirror_settings.data_mirror / "hamburg").is_dir():
-        pytest.skip("the data mirror has no hamburg/ directory")
-    url = _berlin_pair[2]
-    eng = make_engine(url)
-    load_everything(eng, mirror_settings, srid=SRID, cities=["hamburg"])
-    with eng.begin() as conn:
-        register_analysis_indicators(conn, mirror_settings)
-    eng.dispose()
-    return url
+    return _with_hamburg(_berlin_pair[2], mirror_settings)
 
 
 @pytest.fixture

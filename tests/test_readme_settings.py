@@ -9,7 +9,7 @@ from web.settings import Settings
 def _variables() -> list[tuple[str, str]]:
     """(full variable name, its field part) of every field of every settings section."""
     out = []
-    for name, field in Settings.model_fields.items():
+    for field in Settings.model_fields.values():
         section = field.annotation
         prefix = section.model_config.get("env_prefix", "")
         out += [(f"{prefix}{key}".upper(), key.upper()) for key in section.model_fields]

@@ -4,16 +4,11 @@ directory."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
-import time
 
 import httpx
 import pytest
-from conftest import accessible_tempdir
-from test_commands import CLI, free_port, run
+from test_commands import run, running_demo
 
 from spatial.settings import PROJECT_ROOT
 
@@ -68,42 +63,9 @@ def test_systems_list_show_and_a_refused_delete(hamburg_url):
 
 
 def test_demo_of_hamburg_from_an_empty_data_dir(mirror):
-    data_dir = accessible_tempdir("sz-demo-hh-")
-    port = free_port()
-    env = {
-        **os.environ,
-        "SOZIALRAUM_DATA_DIR": str(data_dir),
-        "SOZIALRAUM_DATA_MIRROR": str(mirror),
-    }
-    env.pop("SOZIALRAUM_DATABASE_URL", None)
-    env.pop("DATABASE_URL", None)
-    proc = subprocess.Popen(
-        [*CLI, "demo", "--city", "hamburg", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert proc.poll() is None, proc.stdout.read()
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "demo did not answer in time"
-                time.sleep(0.5)
-        systems = httpx.get(f"http://127.0.0.1:{port}/api/systems").json()
+    with running_demo(mirror, "--city", "hamburg") as base:
+        systems = httpx.get(f"{base}/api/systems").json()
         counts = {s["key"]: [lvl["regions"] for lvl in s["levels"]] for s in systems}
         assert counts == {"hamburg-stadtteile": [7, 100, 104]}
-        page = httpx.get(f"http://127.0.0.1:{port}/", timeout=60).text
+        page = httpx.get(f"{base}/", timeout=60).text
         assert "Profil-Einheit" in page and "Statistikamt Nord" in page
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        run("db", "stop", env={"SOZIALRAUM_DATA_DIR": str(data_dir)})
-        shutil.rmtree(data_dir, ignore_errors=True)

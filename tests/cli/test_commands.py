@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -256,8 +258,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.mark.mirror
-def test_demo_from_an_empty_data_dir_serves_the_api(mirror):
+@contextmanager
+def running_demo(mirror, *args: str) -> Iterator[str]:
+    """``sozialraum demo`` from an empty data directory; yields its base URL once it answers,
+    stops it and its cluster afterwards."""
     data_dir = accessible_tempdir("sz-demo-")
     port = free_port()
     env = {
@@ -268,26 +272,24 @@ def test_demo_from_an_empty_data_dir_serves_the_api(mirror):
     env.pop("SOZIALRAUM_DATABASE_URL", None)
     env.pop("DATABASE_URL", None)
     proc = subprocess.Popen(
-        [*CLI, "demo", "--port", str(port)],
+        [*CLI, "demo", *args, "--port", str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180
         while True:
             assert proc.poll() is None, proc.stdout.read()
             try:
-                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+                httpx.get(f"{base}/health", timeout=2)
                 break
             except httpx.TransportError:
                 assert time.monotonic() < deadline, "demo did not answer in time"
                 time.sleep(0.5)
-        assert health.json()["status"] == "ok"
-        systems = httpx.get(f"http://127.0.0.1:{port}/api/systems").json()
-        counts = {s["key"]: [lvl["regions"] for lvl in s["levels"]] for s in systems}
-        assert counts == {"berlin-lor-2019": [12, 448], "berlin-lor-2021": [12, 58, 143, 542]}
+        yield base
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -296,3 +298,13 @@ def test_demo_from_an_empty_data_dir_serves_the_api(mirror):
             proc.kill()
         run("db", "stop", env={"SOZIALRAUM_DATA_DIR": str(data_dir)})
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.mark.mirror
+def test_demo_from_an_empty_data_dir_serves_the_api(mirror):
+    with running_demo(mirror) as base:
+        health = httpx.get(f"{base}/health", timeout=5)
+        assert health.json()["status"] == "ok"
+        systems = httpx.get(f"{base}/api/systems").json()
+        counts = {s["key"]: [lvl["regions"] for lvl in s["levels"]] for s in systems}
+        assert counts == {"berlin-lor-2019": [12, 448], "berlin-lor-2021": [12, 58, 143, 542]}

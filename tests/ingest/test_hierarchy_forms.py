@@ -50,6 +50,17 @@ def settings_with(tmp_path: Path, manifest: str) -> DataSettings:
 HEAD = 'key = "town"\nname = "Town"\ncity = "Town"\n'
 
 
+def keyed_manifest(key_table: str = "", derive: str = "") -> str:
+    """Teile named in teile.geojson, their Bezirke from the key table key.csv."""
+    return HEAD + (
+        f'[key_table]\nkey_column = "Teil"\n{key_table}'
+        '[key_table.source]\ntitle = "key"\nmirror_path = "key.csv"\n'
+        '[[levels]]\nkey = "bezirk"\nname = "Bezirk"\n'
+        f'derive = {{ from_level = "teil", by = "key_table", column = "Bezirk"{derive} }}\n'
+        + level("teil", "teile.geojson", 'codes = "generated"\nname_field = "Name"\n')
+    )
+
+
 def level(key: str, file: str, extra: str = "") -> str:
     return (
         f'[[levels]]\nkey = "{key}"\nname = "{key.title()}"\n{extra}'
@@ -197,13 +208,7 @@ def test_names_only_with_a_key_table(engine, tmp_path):
     (tmp_path / "key.csv").write_text(
         "Teil;Bezirk\nGroß Borstel;Nord\nSt. Georg;Mitte\nInsel;Mitte\n", encoding="utf-8"
     )
-    manifest = HEAD + (
-        '[key_table]\nkey_column = "Teil"\n'
-        '[key_table.source]\ntitle = "key"\nmirror_path = "key.csv"\n'
-        '[[levels]]\nkey = "bezirk"\nname = "Bezirk"\n'
-        'derive = { from_level = "teil", by = "key_table", column = "Bezirk" }\n'
-        + level("teil", "teile.geojson", 'codes = "generated"\nname_field = "Name"\n')
-    )
+    manifest = keyed_manifest()
     ingest_system(engine, "town", settings_with(tmp_path, manifest), srid=SRID)
     with engine.connect() as conn:
         got = conn.execute(
@@ -224,13 +229,7 @@ def test_names_only_with_a_key_table(engine, tmp_path):
 def test_a_feature_missing_from_the_key_table_is_named(engine, tmp_path):
     write(frame([{"Name": "Nirgendwo"}], [square(0)]), tmp_path / "teile.geojson")
     (tmp_path / "key.csv").write_text("Teil;Bezirk\nAnderswo;Nord\n", encoding="utf-8")
-    manifest = HEAD + (
-        '[key_table]\nkey_column = "Teil"\n'
-        '[key_table.source]\ntitle = "key"\nmirror_path = "key.csv"\n'
-        '[[levels]]\nkey = "bezirk"\nname = "Bezirk"\n'
-        'derive = { from_level = "teil", by = "key_table", column = "Bezirk" }\n'
-        + level("teil", "teile.geojson", 'codes = "generated"\nname_field = "Name"\n')
-    )
+    manifest = keyed_manifest()
     settings = settings_with(tmp_path, manifest)
     assert_nothing_written(
         engine,
@@ -323,14 +322,7 @@ def test_codes_from_the_key_table(engine, tmp_path):
         "Hafen;201;Süd;2\n",
         encoding="utf-8",
     )
-    manifest = HEAD + (
-        '[key_table]\nkey_column = "Teil"\ncode_column = "Nummer"\n'
-        '[key_table.source]\ntitle = "key"\nmirror_path = "key.csv"\n'
-        '[[levels]]\nkey = "bezirk"\nname = "Bezirk"\n'
-        'derive = { from_level = "teil", by = "key_table", column = "Bezirk", '
-        'code_column = "Bezirksnummer" }\n'
-        + level("teil", "teile.geojson", 'codes = "generated"\nname_field = "Name"\n')
-    )
+    manifest = keyed_manifest('code_column = "Nummer"\n', ', code_column = "Bezirksnummer"')
     result = ingest_system(engine, "town", settings_with(tmp_path, manifest), srid=SRID)
     assert any("codes from the key table's column 'Nummer'" in n for n in result.notes)
     with engine.connect() as conn:
