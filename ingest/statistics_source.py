@@ -147,10 +147,11 @@ def _period_from(cell: str, fmt: str, path: Path, line: int) -> date:
     return parsed
 
 
-def _code_of_name(name: str, spec: StatisticsSource, names: dict[str, str]) -> str:
-    if normalise_name(name, spec.abbreviations) in {
-        normalise_name(t, spec.abbreviations) for t in spec.total_rows
-    }:
+def _code_of_name(
+    name: str, spec: StatisticsSource, names: dict[str, str], totals: set[str]
+) -> str:
+    """The code of the region a row names (a total row, or an unknown name, stays as is)."""
+    if normalise_name(name, spec.abbreviations) in totals:
         return name
     wanted = normalise_name(spec.name_aliases.get(name, name), spec.abbreviations)
     return names.get(wanted, name)
@@ -216,7 +217,8 @@ def read_values(
     notes: list[str] = []
     codes = table[spec.key_column]
     if spec.name_column:
-        codes = codes.map(lambda n: _code_of_name(n, spec, names or {}))
+        totals = {normalise_name(t, spec.abbreviations) for t in spec.total_rows}
+        codes = codes.map(lambda n: _code_of_name(n, spec, names or {}, totals))
     elif code_length:
         short = codes.str.fullmatch(r"\d+") & (codes.str.len() < code_length)
         if short.any():

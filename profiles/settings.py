@@ -8,6 +8,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from layers.errors import NotComputable
 from spatial.cities import CityPack, ClassMap, ProfileTemplate
 
 
@@ -40,7 +41,7 @@ class ProfileSettings(BaseSettings):
         population = self.population or (base.population if base else None)
         keys = self.key_indicators or (base.key_indicators if base else None)
         if not population or not keys:
-            raise ValueError(
+            raise NotComputable(
                 "no profile template: the region system belongs to no city pack; set "
                 "SOZIALRAUM_PROFILE_POPULATION and SOZIALRAUM_PROFILE_KEY_INDICATORS"
             )

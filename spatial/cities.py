@@ -169,10 +169,9 @@ class Cities:
 
     def foreign_catalogs(self, pack: CityPack | None) -> set[str]:
         """Catalogs other cities declare: their indicators are not this city's to offer."""
-        mine = self._own.get(pack.key, set()) if pack else set()
-        return {
-            k for key, own in self._own.items() if pack is None or key != pack.key for k in own
-        } - mine
+        mine = pack.key if pack else None
+        foreign = {k for key, own in self._own.items() if key != mine for k in own}
+        return foreign - self._own.get(mine, set())
 
     def of_system(self, system: str | None) -> CityPack | None:
         return city_of_system(self.packs, system) if system else None

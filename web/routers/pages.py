@@ -295,7 +295,7 @@ def region_page(
     try:
         population_key = profile_settings.template(cities.of_system(system)).population
         population = series(conn, cache, region, population_key)
-    except (LayerError, ValueError):  # no population in this system
+    except LayerError:  # no population in this system, or no city pack says which it is
         population = []
     region_system = get_region_system(conn, system)
     context = {
