@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from ingest.catalog import Catalog, all_catalogs, load_catalog, upsert_catalog
 from ingest.errors import IngestError
-from ingest.names import normalise_name
+from ingest.row_keys import check_totals, codes_of_levels, names_of, regions_of, route_by_code
 from ingest.runs import JobResult, finish_run, start_run, unchanged_run
 from ingest.sources import companion_files, fetch_url, input_checksum, resolve_source
 from ingest.statistics_source import StatisticsSource, load_statistics_source, read_values
@@ -122,10 +122,10 @@ def load_statistics(
         named = ", ".join(repr(c.key) for c in catalogs)
         raise IngestError(f"columns map to indicators not in catalog {named}: {', '.join(unknown)}")
     if spec.levels:
-        regions, code_length, region_names = _codes_of_levels(engine, spec), None, {}
+        regions, code_length, region_names = codes_of_levels(engine, spec), None, {}
     else:
-        regions, code_length, region_names = _regions_of(engine, spec.system, spec.level)
-    names = _names_of(region_names, spec) if spec.name_column else None
+        regions, code_length, region_names = regions_of(engine, spec.system, spec.level)
+    names = names_of(region_names, spec) if spec.name_column else None
     frames, notes, files = [], [], []
     for period, path in inputs:
         files.extend(companion_files(path))
@@ -133,9 +133,9 @@ def load_statistics(
         frames.append(frame)
         notes.extend(file_notes)
     values = pd.concat(frames, ignore_index=True)
-    values = _check_totals(values, spec, catalogs, notes)
+    values = check_totals(values, spec, catalogs, notes)
     if spec.levels:
-        values = _route_by_code(values, regions, spec, notes)
+        values = route_by_code(values, regions, spec, notes)
     values = _match_regions(values, regions, spec, engine, skip_unknown, notes)
     _check_duplicates(values)
     checksum = input_checksum(
@@ -146,132 +146,6 @@ def load_statistics(
         },
     )
     return _write(engine, spec, catalogs, values, checksum, force, notes, step)
-
-
-def _codes_of_levels(engine: Engine, spec: StatisticsSource) -> dict[str, int]:
-    """Code → region id over the source's levels; the levels' codes must differ, or a key
-    could not tell its level."""
-    out: dict[str, int] = {}
-    for level in dict.fromkeys([*spec.levels, spec.level]):
-        regions, _length, _names = _regions_of(engine, spec.system, level)
-        shared = sorted(set(regions) & set(out))
-        if shared:
-            raise IngestError(
-                f"{spec.system}: code {shared[0]!r} exists at level {level} and another of "
-                f"{', '.join(spec.levels)}: keys cannot tell the level; load one level a time"
-            )
-        out.update(regions)
-    return out
-
-
-def _route_by_code(
-    values: pd.DataFrame, regions: dict[str, int], spec: StatisticsSource, notes: list[str]
-) -> pd.DataFrame:
-    """Each row's key to the code of the level it belongs to: as written, with lost leading
-    zeros restored, or without the zeros it was padded to one length with (left or right)."""
-    lengths = sorted({len(c) for c in regions})
-    resolved: dict[str, str] = {}
-    for key in values["code"].dropna().unique():
-        key = str(key).strip()
-        found = {key} if key in regions else set()
-        if key.isdigit():
-            for n in lengths:
-                if len(key) < n:
-                    found |= {key.zfill(n)} & regions.keys()
-                elif len(key) > n:
-                    if not key[n:].strip("0"):
-                        found |= {key[:n]} & regions.keys()
-                    if not key[: len(key) - n].strip("0"):
-                        found |= {key[-n:]} & regions.keys()
-        if len(found) > 1 and key in found:
-            found = {key}
-        if len(found) > 1:
-            lines = values.loc[values["code"] == key, "line"]
-            raise IngestError(
-                f"key {key!r} (line {lines.iat[0]}) could be any of {', '.join(sorted(found))}: "
-                "write it with its full length"
-            )
-        if found:
-            resolved[key] = found.pop()
-    changed = {k: v for k, v in resolved.items() if k != v}
-    if changed:
-        example = next(iter(changed.items()))
-        notes.append(
-            f"{len(changed)} keys were brought to their level's code length "
-            f"(e.g. {example[0]} → {example[1]})"
-        )
-    values = values.copy()
-    values["code"] = values["code"].map(lambda k: resolved.get(str(k).strip(), k))
-    return values
-
-
-def _names_of(region_names: dict[str, str], spec: StatisticsSource) -> dict[str, str]:
-    """Normalised region name → code; two regions of one name cannot be told apart by name."""
-    out: dict[str, str] = {}
-    for code, name in sorted(region_names.items()):
-        key = normalise_name(name, spec.abbreviations)
-        if key in out:
-            raise IngestError(
-                f"regions {out[key]} and {code} of {spec.system}/{spec.level} are both named "
-                f"{name!r}: rows cannot be matched by name; use a code column"
-            )
-        out[key] = code
-    return out
-
-
-def _check_totals(
-    values: pd.DataFrame, spec: StatisticsSource, catalogs: list[Catalog], notes: list[str]
-) -> pd.DataFrame:
-    """Total rows are compared with the sum of the other rows (for summable indicators) and
-    left out; the differences are reported."""
-    if not spec.total_rows:
-        return values
-    wanted = {normalise_name(t, spec.abbreviations) for t in spec.total_rows}
-    is_total = values["code"].map(lambda c: normalise_name(str(c), spec.abbreviations) in wanted)
-    totals, rows = values[is_total], values[~is_total]
-    summed = {i.key for c in catalogs for i in c.indicators if i.aggregation == "sum"}
-    valid = rows[rows["status"] == "valid"]
-    sums = valid.groupby(["indicator", "period"], dropna=False)["value"].sum()
-    for total in totals[totals["status"] == "valid"].itertuples():
-        if total.indicator not in summed or (total.indicator, total.period) not in sums.index:
-            continue
-        diff = sums[(total.indicator, total.period)] - total.value
-        notes.append(
-            f"total row {total.code!r} ({total.file} line {total.line}), {total.indicator}: "
-            f"{total.value:,.0f}; the rows add up to {total.value + diff:,.0f} "
-            f"(difference {diff:+,.0f})"
-        )
-    if not totals.empty:
-        notes.append(f"{totals['code'].nunique()} total rows checked and not loaded")
-    return rows.copy()
-
-
-def _regions_of(
-    engine: Engine, system: str, level: str
-) -> tuple[dict[str, int], int | None, dict[str, str]]:
-    with engine.connect() as conn:
-        length = conn.execute(
-            text(
-                "SELECT l.code_length FROM region_levels l "
-                "JOIN region_systems s ON s.id = l.system_id "
-                "WHERE s.key = :s AND l.key = :l"
-            ),
-            {"s": system, "l": level},
-        ).first()
-        if length is None:
-            raise IngestError(
-                f"region level {system}/{level} is not loaded; run: sozialraum "
-                f"ingest boundaries --system {system}"
-            )
-        rows = conn.execute(
-            text(
-                "SELECT r.code, r.id, r.name FROM regions r JOIN region_levels l "
-                "ON l.id = r.level_id JOIN region_systems s ON s.id = r.system_id "
-                "WHERE s.key = :s AND l.key = :l"
-            ),
-            {"s": system, "l": level},
-        ).all()
-    return {r.code: r.id for r in rows}, length[0], {r.code: r.name for r in rows}
 
 
 def _match_regions(
