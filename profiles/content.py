@@ -27,7 +27,7 @@ from layers.sources import level_attribution
 from profiles.settings import ProfileSettings
 from records.events import events_per_year, list_events
 from records.queries import project_counts_in_region, projects_in_region
-from records.sections import STANDARD_SECTIONS, sections_of
+from records.sections import sections_of
 from spatial.cities import ClassMap, ProfileTemplate
 from spatial.features import Attribution
 
@@ -192,7 +192,7 @@ def build_profile(
         ),
         event_years=events_per_year(conn, system=system, region=region.code, since=since),
         events_since=since,
-        sections=_sections(conn, region, internal),
+        sections=_sections(conn, region, internal, template.sections),
         shapes=_shapes(conn, region, top, parts, levels[0]),
         credits={
             "boundaries": level_attribution(conn, region.level),
@@ -361,16 +361,18 @@ def _facility_attribution(conn: Connection, groups: list[FacilityGroup]) -> list
     return indicator_attribution(conn, *keys) if keys else []
 
 
-def _sections(conn: Connection, region: Region, internal: bool) -> list[dict]:
+def _sections(
+    conn: Connection, region: Region, internal: bool, standard: dict[str, str]
+) -> list[dict]:
     """The written sections, with an empty place for each standard one not (publicly) written."""
-    written = sections_of(conn, region.id, public_only=not internal)
+    written = sections_of(conn, region.id, public_only=not internal, standard=standard)
     present = {s["key"] for s in written}
     missing = [
         {"key": key, "title": title, "body": "", "version": 0, "public": False, "missing": True}
-        for key, title in STANDARD_SECTIONS.items()
+        for key, title in standard.items()
         if key not in present
     ]
-    order = list(STANDARD_SECTIONS)
+    order = list(standard)
     return sorted(
         written + missing,
         key=lambda s: order.index(s["key"]) if s["key"] in order else len(order),

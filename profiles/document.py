@@ -63,6 +63,7 @@ class Editing:
     csrf_token: str | None
     may_edit: bool
     signed_in: bool
+    query: str = ""  # ``?level=…``: the region's level travels with every link and form
 
 
 def outline(profile: Profile) -> list[tuple[str, str]]:

@@ -51,4 +51,5 @@ class ProfileSettings(BaseSettings):
             key_indicators=keys,
             age_bands=self.age_bands or (base.age_bands if base else []),
             classes=classes,
+            **({"sections": base.sections} if base else {}),
         )

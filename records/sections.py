@@ -15,13 +15,9 @@ from accounts.users import User
 from records.errors import InvalidRecord, RecordNotFound, VersionConflict
 from records.history import record_change, state_at
 from records.versioning import check_scope, lock_row, refuse_outdated, soft_delete
+from spatial.cities import STANDARD_SECTIONS
 
 # every profile has these, written or not (key → heading), in this order, before free ones
-STANDARD_SECTIONS = {
-    "ziele": "Ziele und Strategien",
-    "handlungsbedarfe": "Handlungsbedarfe",
-    "ressourcen": "Ressourcen und Akteure im Gebiet",
-}
 FREE_PREFIX = "frei-"
 
 
@@ -78,10 +74,16 @@ def _state(row) -> dict:
     return state
 
 
-def sections_of(conn: Connection, region_id: int, *, public_only: bool) -> list[dict]:
+def sections_of(
+    conn: Connection,
+    region_id: int,
+    *,
+    public_only: bool,
+    standard: dict[str, str] = STANDARD_SECTIONS,
+) -> list[dict]:
     """The region's current sections: the standard ones in their order, then free ones by
     position. Deleted sections are left out, and for anonymous readers the non-public ones."""
-    order = list(STANDARD_SECTIONS)
+    order = list(standard)
     rows = conn.execute(
         text(
             _STATE + "WHERE s.region_id = :region AND s.deleted_at IS NULL "
@@ -109,23 +111,29 @@ def section_id_of(conn: Connection, region_id: int, key: str) -> int:
 
 
 def save_section(
-    conn: Connection, region_id: int, key: str | None, data: SectionInput, user: User
+    conn: Connection,
+    region_id: int,
+    key: str | None,
+    data: SectionInput,
+    user: User,
+    standard: dict[str, str] = STANDARD_SECTIONS,
 ) -> dict:
     """Create or change a section (``key`` None: a new free section). A change must be based on
-    the current version; the first version of a section is based on version 0."""
-    if key is not None and key not in STANDARD_SECTIONS and not key.startswith(FREE_PREFIX):
+    the current version; the first version of a section is based on version 0. ``standard``:
+    the city's standard sections (key → heading)."""
+    if key is not None and key not in standard and not key.startswith(FREE_PREFIX):
         raise RecordNotFound(f"a profile has no section {key!r}")
     existing = _find(conn, region_id, key) if key is not None else None
     if existing is not None:
         return update_section(conn, existing, data, user)
     if key is not None and key.startswith(FREE_PREFIX):
         raise RecordNotFound(f"the profile has no section {key!r}")
-    return _create(conn, region_id, key, _title(key, data), data, user)
+    return _create(conn, region_id, key, _title(key, data, standard), data, user)
 
 
-def _title(key: str | None, data: SectionInput) -> str:
+def _title(key: str | None, data: SectionInput, standard: dict[str, str]) -> str:
     """The written title, else the standard section's heading; free sections need one."""
-    title = data.title.strip() or STANDARD_SECTIONS.get(key or "", "")
+    title = data.title.strip() or standard.get(key or "", "")
     if not title:
         raise InvalidRecord("a free section needs a title")
     return title
@@ -195,7 +203,9 @@ def update_section(
     before = _locked(conn, section_id)
     refuse_outdated(conn, before, data.version, "section")
     check_scope(user, before["districts"], "change this profile section")
-    title = _title(before["key"], data)
+    # a standard section keeps its heading when none is written; a free one needs its title
+    standard = {} if before["key"].startswith(FREE_PREFIX) else {before["key"]: before["title"]}
+    title = _title(before["key"], data, standard)
     conn.execute(
         text(
             """

@@ -8,6 +8,7 @@ a region profile contains. Python holds no city: every consumer asks the pack.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -49,11 +50,33 @@ class ClassMap(_Strict):
     overall: str | None = None
 
 
+# the written sections every profile offers unless its city names others (key → heading)
+STANDARD_SECTIONS = {
+    "ziele": "Ziele und Strategien",
+    "handlungsbedarfe": "Handlungsbedarfe",
+    "ressourcen": "Ressourcen und Akteure im Gebiet",
+}
+
+
 class ProfileTemplate(_Strict):
     population: str = Field(description="the population count")
     key_indicators: list[str] = Field(min_length=1, max_length=40)
     age_bands: list[str] = Field(default_factory=list, max_length=20)
     classes: ClassMap | None = None
+    sections: dict[str, str] = Field(
+        default_factory=lambda: dict(STANDARD_SECTIONS),
+        min_length=1,
+        max_length=20,
+        description="standard written sections, key → heading, in order",
+    )
+
+    @field_validator("sections")
+    @classmethod
+    def _section_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if not re.fullmatch(r"[a-z][a-z0-9-]{0,39}", key) or key.startswith("frei-"):
+                raise ValueError(f"section key {key!r}: lower-case letters, digits, '-'")
+        return value
 
 
 class CityPack(_Strict):

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection, Engine
 from layers.cache import LayerCache
 from layers.regions import newest_system
 from profiles.settings import ProfileSettings
-from spatial.cities import Cities, CityPack, MapDefaults
+from spatial.cities import STANDARD_SECTIONS, Cities, CityPack, MapDefaults
 from spatial.features import Attribution
 from web.settings import WebSettings
 
@@ -69,6 +69,12 @@ def map_defaults(settings: WebSettings, pack: CityPack | None) -> MapDefaults:
             "service_indicators": settings.service_indicators or base.service_indicators,
         }
     )
+
+
+def standard_sections(request: Request, system: str) -> dict[str, str]:
+    """The standard written sections of the profiles of ``system``'s city."""
+    pack = request.app.state.cities.of_system(system)
+    return dict(pack.profile.sections) if pack else dict(STANDARD_SECTIONS)
 
 
 def get_profile_settings(request: Request) -> ProfileSettings:

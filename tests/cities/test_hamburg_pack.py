@@ -157,3 +157,17 @@ def test_every_value_credited_to_the_statistics_office(conn):
         credits = indicator_attribution(conn, *keys, system_id=system_id)
         assert [c.attribution for c in credits] == ["Statistikamt Nord"], credits
         assert "Berlin" not in " ".join(c.line() for c in credits)
+
+
+def test_standard_sections_are_the_citys(conn):
+    from records.errors import RecordNotFound
+    from records.sections import SectionInput, save_section
+    from spatial.settings import DataSettings
+
+    standard = DataSettings().packs(["hamburg"])[0].profile.sections
+    assert list(standard) == ["ziele", "handlungsbedarfe", "gremien"]
+    region = conn.execute(text("SELECT id FROM regions WHERE code = 'altona' LIMIT 1")).scalar()
+    with pytest.raises(RecordNotFound, match="a profile has no section 'ressourcen'"):
+        save_section(conn, region, "ressourcen", SectionInput(body="x", version=0), None, standard)
+    written = conn.execute(text("SELECT count(*) FROM profile_sections")).scalar_one()
+    assert written == 0

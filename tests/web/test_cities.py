@@ -99,6 +99,17 @@ def test_hamburg_profile_pdf(hamburg, tmp_path):
     page = hamburg.get(f"/profile/{HH}/altona", params={"level": "bezirk"})
     assert page.status_code == 200, page.text
     assert "Gebietsprofil · Bezirk" in page.text and "PROFIL DER" not in page.text.upper()
+    # the city's own standard sections, not Berlin's
+    assert "Sozialraumgespräche, Runde Tische und Akteure im Stadtteil" in page.text
+    assert "Ressourcen und Akteure im Gebiet" not in page.text
+    listed = hamburg.get(f"/api/profiles/{HH}/altona/sections", params={"level": "bezirk"})
+    assert listed.status_code == 200 and listed.json() == []
+    refused = hamburg.put(
+        f"/api/profiles/{HH}/altona/sections/ressourcen",
+        params={"level": "bezirk"},
+        json={"body": "x", "version": 0},
+    )
+    assert refused.status_code == 401  # anonymous: refused before anything is looked at
     response = hamburg.get(f"/profile/{HH}/altona.pdf", params={"level": "bezirk"})
     assert response.status_code == 200, response.text
     name = re.search(r'filename="([^"]+)"', response.headers["content-disposition"]).group(1)

@@ -30,7 +30,14 @@ from records.sections import (
 from spatial.cities import Cities
 from spatial.features import Attribution
 from web.auth import Visitor, Writer, current_visitor, record_writer, signed_in_reader
-from web.deps import get_cache, get_cities, get_connection, get_profile_settings, get_records
+from web.deps import (
+    get_cache,
+    get_cities,
+    get_connection,
+    get_profile_settings,
+    get_records,
+    standard_sections,
+)
 from web.routers.pages import templates
 
 router = APIRouter(include_in_schema=False)
@@ -68,6 +75,10 @@ def requested_profile(
     )
 
 
+def _query(level: str | None) -> str:
+    return f"?level={quote(level)}" if level else ""
+
+
 def _base_url(system: str, code: str) -> str:
     return f"/profile/{quote(system)}/{quote(code)}"
 
@@ -99,11 +110,12 @@ def profile_page(
         csrf_token=visitor.csrf_token,
         may_edit=visitor.may_edit(district_of(conn, profile.region.id)),
         signed_in=visitor.signed_in,
+        query=_query(level),
     )
     context = {
         "profile": profile,
         "body": render_body(profile, editing),
-        "pdf_url": f"{_base_url(system, code)}.pdf" + (f"?level={quote(level)}" if level else ""),
+        "pdf_url": f"{_base_url(system, code)}.pdf{_query(level)}",
         "system_key": system,
     }
     return templates.TemplateResponse(request, "profile.html", context)
@@ -129,13 +141,15 @@ async def save_from_form(
     system: str,
     code: str,
     key: str | None = None,
+    level: str | None = None,
     w: Writer = Depends(record_writer),
+    standard: dict[str, str] = Depends(standard_sections),
 ) -> Response:
     data = _section_input(await request.form())
     with w.engine.begin() as conn:
-        region = find_region(conn, system, code)
-        state = save_section(conn, region.id, key, data, w.user)
-    return RedirectResponse(f"{_base_url(system, code)}#text-{state['key']}", 303)
+        region = find_region(conn, system, code, level)
+        state = save_section(conn, region.id, key, data, w.user, standard)
+    return RedirectResponse(f"{_base_url(system, code)}{_query(level)}#text-{state['key']}", 303)
 
 
 @router.get("/profile/{system}/{code}/sections/{key}/history", response_class=HTMLResponse)
@@ -144,11 +158,12 @@ def section_history_page(
     system: str,
     code: str,
     key: str,
+    level: str | None = None,
     conn: Connection = Depends(get_connection),
     user=Depends(signed_in_reader),
     visitor: Visitor = Depends(current_visitor),
 ) -> HTMLResponse:
-    region = find_region(conn, system, code)
+    region = find_region(conn, system, code, level)
     section_id = section_id_of(conn, region.id, key)
     state = section_state(conn, section_id, with_deleted=True)
     context = {
@@ -158,6 +173,7 @@ def section_history_page(
         "actions": ACTIONS,
         "may_edit": visitor.may_edit(state["districts"]),
         "base_url": _base_url(system, code),
+        "query": _query(level),
     }
     return templates.TemplateResponse(request, "section_history.html", context)
 
@@ -169,9 +185,10 @@ def restore_from_form(
     key: str,
     restore: int = Form(ge=1),
     version: int = Form(ge=1),
+    level: str | None = None,
     w: Writer = Depends(record_writer),
 ) -> Response:
     with w.engine.begin() as conn:
-        region = find_region(conn, system, code)
+        region = find_region(conn, system, code, level)
         restore_section(conn, section_id_of(conn, region.id, key), restore, version, w.user)
-    return RedirectResponse(f"{_base_url(system, code)}#text-{key}", 303)
+    return RedirectResponse(f"{_base_url(system, code)}{_query(level)}#text-{key}", 303)

@@ -20,7 +20,7 @@ from records.sections import (
     sections_of,
 )
 from web.auth import Visitor, Writer, current_visitor, record_writer, signed_in_reader
-from web.deps import get_connection
+from web.deps import get_connection, standard_sections
 
 router = APIRouter(prefix="/profiles/{system}/{code}/sections", tags=["profiles"])
 WRITE_ERRORS = {
@@ -45,9 +45,10 @@ def list_sections(
     level: str | None = LEVEL,
     conn: Connection = Depends(get_connection),
     visitor: Visitor = Depends(current_visitor),
+    standard: dict[str, str] = Depends(standard_sections),
 ) -> list[dict]:
     region = find_region(conn, system, code, level)
-    return sections_of(conn, region.id, public_only=not visitor.signed_in)
+    return sections_of(conn, region.id, public_only=not visitor.signed_in, standard=standard)
 
 
 @router.post("", summary="Add a free section", status_code=201, responses=WRITE_ERRORS)
@@ -57,8 +58,9 @@ def add_section(
     data: SectionInput,
     level: str | None = LEVEL,
     w: Writer = Depends(record_writer),
+    standard: dict[str, str] = Depends(standard_sections),
 ) -> dict:
-    return _save(system, code, None, data, level, w)
+    return _save(system, code, None, data, level, w, standard)
 
 
 @router.put("/{key}", summary="Write a section (version 0: its first)", responses=WRITE_ERRORS)
@@ -69,16 +71,23 @@ def write_section(
     data: SectionInput,
     level: str | None = LEVEL,
     w: Writer = Depends(record_writer),
+    standard: dict[str, str] = Depends(standard_sections),
 ) -> dict:
-    return _save(system, code, key, data, level, w)
+    return _save(system, code, key, data, level, w, standard)
 
 
 def _save(
-    system: str, code: str, key: str | None, data: SectionInput, level: str | None, w: Writer
+    system: str,
+    code: str,
+    key: str | None,
+    data: SectionInput,
+    level: str | None,
+    w: Writer,
+    standard: dict[str, str],
 ) -> dict:
     with w.engine.begin() as conn:
         region = find_region(conn, system, code, level)
-        return save_section(conn, region.id, key, data, w.user)
+        return save_section(conn, region.id, key, data, w.user, standard)
 
 
 @router.delete("/{key}", summary="Delete a section (soft)", responses=WRITE_ERRORS)
