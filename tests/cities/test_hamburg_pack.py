@@ -171,3 +171,16 @@ def test_standard_sections_are_the_citys(conn):
         save_section(conn, region, "ressourcen", SectionInput(body="x", version=0), None, standard)
     written = conn.execute(text("SELECT count(*) FROM profile_sections")).scalar_one()
     assert written == 0
+
+
+def test_every_loaded_indicator_has_the_offices_credit(conn):
+    rows = conn.execute(
+        text(
+            "SELECT i.key, array_agg(DISTINCT c.attribution) AS credits FROM statistic_values v "
+            "JOIN indicators i ON i.id = v.indicator_id JOIN regions r ON r.id = v.region_id "
+            "LEFT JOIN indicator_credits c ON c.indicator_id = i.id AND c.system_id = r.system_id "
+            "GROUP BY i.key"
+        )
+    ).all()
+    assert len(rows) == 27
+    assert {tuple(r.credits) for r in rows} == {("Statistikamt Nord",)}
