@@ -134,13 +134,25 @@ def print_job(label: str, result: JobResult, rows: list[tuple[str, int]], column
 
 
 def run_statistics_ingest(
-    engine: Engine, source: str, data: DataSettings, *, force: bool, skip_unknown: bool
+    engine: Engine,
+    source: str,
+    data: DataSettings,
+    *,
+    force: bool,
+    skip_unknown: bool,
+    replace: bool = False,
 ) -> JobResult:
     from ingest.statistics import ingest_statistics
 
     with _progress() as (step, _download):
         result = ingest_statistics(
-            engine, source, data, force=force, skip_unknown=skip_unknown, step=step
+            engine,
+            source,
+            data,
+            force=force,
+            skip_unknown=skip_unknown,
+            replace=replace,
+            step=step,
         )
     print_statistics(source, result)
     return result
@@ -281,20 +293,25 @@ def statistics(
         list[float] | None, typer.Option(help="A number that means 'no data', e.g. -9999.")
     ] = None,
     key: Annotated[
-        str | None, typer.Option(help="Name of the load (default: file-<name>).")
+        str | None, typer.Option(help="Name of the load (default: file-<name>-<period>).")
     ] = None,
     force: Annotated[bool, typer.Option(help="Replace what this source loaded.")] = False,
     skip_unknown: Annotated[
         bool, typer.Option(help="Skip and report rows whose region code does not exist.")
     ] = False,
+    replace: Annotated[
+        bool, typer.Option(help="Overwrite values another source loaded for the same cells.")
+    ] = False,
 ) -> None:
-    """Load statistics: a source described in data/statistics/, or one table with --file."""
+    """Load statistics: a source of a city pack, or one table with --file."""
     data = current_settings().data
     if (source is None) == (file is None):
         raise SozialraumError("give either --source or --file")
     if source is not None:
         with store_engine(current_settings().store, data) as engine:
-            run_statistics_ingest(engine, source, data, force=force, skip_unknown=skip_unknown)
+            run_statistics_ingest(
+                engine, source, data, force=force, skip_unknown=skip_unknown, replace=replace
+            )
         return
     if not (system and level and code_column and column):
         raise SozialraumError("--file needs --system, --level, --code-column and --column")
@@ -331,6 +348,7 @@ def statistics(
             key=key,
             force=force,
             skip_unknown=skip_unknown,
+            replace=replace,
             step=step,
             **options,
         )

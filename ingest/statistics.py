@@ -34,6 +34,7 @@ def ingest_statistics(
     *,
     force: bool = False,
     skip_unknown: bool = False,
+    replace: bool = False,
     step=None,
 ) -> JobResult:
     """Load one statistics source described in a manifest."""
@@ -45,7 +46,14 @@ def ingest_statistics(
         inputs.append((period, resolve_source(source, settings)))
     catalogs = [load_catalog(settings.catalog_dirs(), key) for key in spec.catalog_keys]
     return load_statistics(
-        engine, spec, catalogs, inputs, force=force, skip_unknown=skip_unknown, step=step
+        engine,
+        spec,
+        catalogs,
+        inputs,
+        force=force,
+        skip_unknown=skip_unknown,
+        replace=replace,
+        step=step,
     )
 
 
@@ -62,6 +70,7 @@ def ingest_statistics_file(
     key: str | None = None,
     force: bool = False,
     skip_unknown: bool = False,
+    replace: bool = False,
     step=None,
     **options,
 ) -> JobResult:
@@ -76,17 +85,27 @@ def ingest_statistics_file(
         raise IngestError("give the period of the file (--period) or a --period-column")
     catalog = _catalog_holding(settings.catalog_dirs(), set(columns.values()))
     spec = StatisticsSource(
-        key=key or f"file-{Path(path).stem}",
+        # one source per file and period: another period of the same file adds to it
+        key=key or f"file-{Path(path).stem}" + (f"-{period.isoformat()}" if period else ""),
         title=Path(file).name,
         catalog=catalog.key,
         system=system,
         level=level,
         code_column=code_column,
         columns=columns,
+        # the period is part of what was loaded: the same file for another date is new data
+        **({"periods": {period.isoformat(): ""}} if period else {}),
         **options,
     )
     return load_statistics(
-        engine, spec, [catalog], [(period, path)], force=force, skip_unknown=skip_unknown, step=step
+        engine,
+        spec,
+        [catalog],
+        [(period, path)],
+        force=force,
+        skip_unknown=skip_unknown,
+        replace=replace,
+        step=step,
     )
 
 
@@ -112,9 +131,12 @@ def load_statistics(
     *,
     force: bool = False,
     skip_unknown: bool = False,
+    replace: bool = False,
     step=None,
 ) -> JobResult:
-    """Read, validate and match every file of ``spec``, then write all values in one run."""
+    """Read, validate and match every file of ``spec``, then write all values in one run.
+    Values another source loaded for the same indicator, region and period are refused unless
+    ``replace``."""
     step = step or (lambda _msg: None)
     known = {i.key for catalog in catalogs for i in catalog.indicators}
     unknown = sorted(spec.indicators - known)
@@ -145,7 +167,7 @@ def load_statistics(
             "catalog": [c.model_dump(mode="json") for c in catalogs],
         },
     )
-    return _write(engine, spec, catalogs, values, checksum, force, notes, step)
+    return _write(engine, spec, catalogs, values, checksum, force or replace, replace, notes, step)
 
 
 def _match_regions(
@@ -233,6 +255,26 @@ def _credit(
     )
 
 
+def _refuse_foreign(conn, spec: StatisticsSource, cells: dict) -> None:
+    """Values another source loaded are not overwritten without being asked to."""
+    owners = conn.execute(
+        text(
+            "SELECT u.source, max(u.id) AS run, count(*) AS n FROM statistic_values v "
+            "JOIN unnest(CAST(:ind AS int[]), CAST(:reg AS bigint[]), CAST(:per AS date[])) "
+            "AS c(i, r, p) ON v.indicator_id = c.i AND v.region_id = c.r AND v.period = c.p "
+            "JOIN ingest_runs u ON u.id = v.run_id WHERE u.source <> :key "
+            "GROUP BY u.source ORDER BY 3 DESC"
+        ),
+        {**cells, "key": spec.key},
+    ).all()
+    if owners:
+        listed = ", ".join(f"{o.n:,} of {o.source} (run {o.run})" for o in owners)
+        raise IngestError(
+            f"{spec.key} would overwrite values another source loaded: {listed}; "
+            "nothing was written (--replace overwrites them)"
+        )
+
+
 def _write(
     engine: Engine,
     spec: StatisticsSource,
@@ -240,6 +282,7 @@ def _write(
     values: pd.DataFrame,
     checksum: str,
     force: bool,
+    replace: bool,
     notes: list[str],
     step,
 ) -> JobResult:
@@ -256,17 +299,29 @@ def _write(
         ids = {k: v for catalog in catalogs for k, v in upsert_catalog(conn, catalog).items()}
         run_id = start_run(conn, "statistics", spec.key, checksum, {"source": spec.key})
         indicator_ids = sorted({ids[k] for k in values["indicator"].unique()})
+        cells = {
+            "ind": [ids[k] for k in values["indicator"]],
+            "reg": [int(x) for x in values["region_id"]],
+            "per": list(values["period"]),
+        }
+        if not replace:
+            _refuse_foreign(conn, spec, cells)
+        # what this source loaded before goes (a region dropped from it too), and the cells
+        # it loads now, whoever loaded them
         conn.execute(
             text(
-                "DELETE FROM statistic_values v USING regions r WHERE r.id = v.region_id "
-                "AND v.indicator_id = ANY(:ind) AND v.period = ANY(:periods) "
-                "AND r.id = ANY(:regions)"
+                "DELETE FROM statistic_values v USING ingest_runs u WHERE u.id = v.run_id "
+                "AND u.kind = 'statistics' AND u.source = :key"
             ),
-            {
-                "ind": indicator_ids,
-                "periods": periods,
-                "regions": sorted({int(x) for x in values["region_id"]}),
-            },
+            {"key": spec.key},
+        )
+        conn.execute(
+            text(
+                "DELETE FROM statistic_values v USING unnest(CAST(:ind AS int[]), "
+                "CAST(:reg AS bigint[]), CAST(:per AS date[])) AS c(i, r, p) "
+                "WHERE v.indicator_id = c.i AND v.region_id = c.r AND v.period = c.p"
+            ),
+            cells,
         )
         step(f"writing {len(values):,} values")
         copy_rows(

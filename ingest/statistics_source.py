@@ -5,6 +5,7 @@ suppression markers, sentinels and the validity column applied, every bad number
 from __future__ import annotations
 
 import calendar
+import math
 import re
 from datetime import date, datetime
 from pathlib import Path
@@ -174,6 +175,10 @@ def _value(
             raise IngestError(
                 f"line {line}: not a number", file=path, field=column, value=cell
             ) from None
+        if not math.isfinite(number):  # '1e400': no count or share is that large
+            raise IngestError(
+                f"line {line}: not a finite number", file=path, field=column, value=cell
+            )
         if number in spec.sentinels:
             return None, "no_data"
         total += number

@@ -181,7 +181,8 @@ def apply_small_numbers(
     rows: pd.DataFrame,
     notes: list[str],
 ) -> pd.DataFrame:
-    """Suppress values of regions with fewer inhabitants than the indicator's threshold.
+    """Suppress values of regions with fewer inhabitants than the indicator's threshold; a
+    value of a region whose population is unknown is suppressed too (it may be small).
 
     The population of the same period is used, else that of the nearest period on record.
     """
@@ -201,7 +202,8 @@ def apply_small_numbers(
             f"(none for {period:%d.%m.%Y})"
         )
     people = level_values(conn, population, target, nearest).set_index("region_id")["value"]
-    small = rows["region_id"].map(people) < meta.min_population
+    counted = rows["region_id"].map(people)
+    small = (counted < meta.min_population) | (counted.isna() & (rows["status"] == "valid"))
     rows = rows.copy()
     rows.loc[small, "status"] = "suppressed"
     rows.loc[small, "value"] = np.nan

@@ -244,7 +244,7 @@ def test_delete_refuses_while_values_depend_and_then_removes(skipping):
     engine, _ = skipping
     with pytest.raises(IngestError) as caught:
         delete_system(engine, "town")
-    assert "3 statistic values of file-ew depend on it" in str(caught.value)
+    assert "3 statistic values of file-ew-2024-12-31 depend on it" in str(caught.value)
     with pytest.raises(IngestError) as middle:
         delete_system(engine, "town", "ortsteil")
     assert "only the coarsest or the finest level" in str(middle.value)

@@ -325,3 +325,69 @@ def test_forced_boundary_reload_does_not_drop_statistics(small_store, tmp_path, 
             force=True,
         )
     assert table_counts(small_store) == before
+
+
+def test_an_infinite_number_is_refused(small_store, tmp_path):
+    name = write_csv(tmp_path, "ew.csv", ["Nr,Einwohner,Unter6", "01100101,1e400,1"])
+    rejected(small_store, source(tmp_path, name), "line 2: not a finite number", "'1e400'")
+
+
+def test_values_of_another_source_are_not_overwritten(small_store, tmp_path):
+    name = write_csv(tmp_path, "ew.csv", ["Nr,Einwohner,Unter6", "01100101,3580,100"])
+    ingest_statistics(small_store, "mini", source(tmp_path, name))
+    one = tmp_path / "one.csv"
+    one.write_text("Nr;EW\n01100101;1\n", encoding="utf-8")
+
+    def adhoc(**flags):
+        return ingest_statistics_file(
+            small_store,
+            str(one),
+            source(tmp_path, name),
+            system="mini",
+            level="plr",
+            code_column="Nr",
+            columns={"EW": "inhabitants"},
+            period=pd.Timestamp("2024-12-31").date(),
+            **flags,
+        )
+
+    assert_nothing_written(
+        small_store,
+        adhoc,
+        "would overwrite values another source loaded: 1 of mini (run",
+        "--replace overwrites them",
+    )
+    assert values(small_store, "inhabitants")["value"].tolist() == [3580]
+    adhoc(replace=True)
+    assert values(small_store, "inhabitants")["value"].tolist() == [1]
+
+
+def test_the_same_file_for_another_period_is_new_data(small_store, tmp_path, data_settings):
+    table = tmp_path / "ew.csv"
+    table.write_text("Nr;EW\n01100101;5\n", encoding="utf-8")
+    for day in ("2023-12-31", "2024-12-31"):
+        result = ingest_statistics_file(
+            small_store,
+            str(table),
+            data_settings.model_copy(update={"catalog_dir": PROJECT_ROOT / "data" / "indicators"}),
+            system="mini",
+            level="plr",
+            code_column="Nr",
+            columns={"EW": "inhabitants"},
+            period=pd.Timestamp(day).date(),
+        )
+        assert not result.skipped
+    assert sorted(values(small_store, "inhabitants")["period"].astype(str)) == [
+        "2023-12-31",
+        "2024-12-31",
+    ]
+
+
+def test_a_forced_reload_that_drops_a_region_drops_its_values(small_store, tmp_path):
+    name = write_csv(tmp_path, "ew.csv", ["Nr,Einwohner,Unter6", "01100101,5,1", "01100102,7,2"])
+    ingest_statistics(small_store, "mini", source(tmp_path, name))
+    write_csv(tmp_path, "ew.csv", ["Nr,Einwohner,Unter6", "01100101,6,1"])
+    ingest_statistics(small_store, "mini", source(tmp_path, name), force=True)
+    assert values(small_store, "inhabitants").set_index("code")["value"].to_dict() == {
+        "01100101": 6
+    }

@@ -117,3 +117,33 @@ def test_share_aggregates_as_ratio_of_sums_not_mean_of_shares(town):
     assert bzr.rows["partial"].item()  # one Planungsraum has no data
     assert sums["value"].item() == 1100 and sums["partial"].item()
     assert bzr.city_value == pytest.approx(150 / 1100 * 100)
+
+
+def test_a_region_of_unknown_population_is_suppressed(town, tmp_path, data_settings):
+    """010103 has no population on record: its share may rest on very few people."""
+    table = tmp_path / "mig.csv"
+    table.write_text("Nr;Mig\n010101;20\n010102;30\n010103;40\n", encoding="utf-8")
+    ingest_statistics_file(
+        town,
+        str(table),
+        data_settings.model_copy(update={"catalog_dir": PROJECT_ROOT / "data" / "indicators"}),
+        system="town",
+        level="plr",
+        code_column="Nr",
+        columns={"Mig": "inhabitants_with_migration_background"},
+        period=date(2024, 12, 31),
+    )
+    with town.begin() as conn:
+        conn.execute(
+            text("UPDATE indicators SET min_population = 300 WHERE key = :k"),
+            {"k": "inhabitants_with_migration_background"},
+        )
+        rows = indicator_table(
+            conn, "town", "plr", "inhabitants_with_migration_background", date(2024, 12, 31)
+        ).rows.set_index("code")
+    assert rows["status"].to_dict() == {
+        "010101": "suppressed",  # 100 inhabitants
+        "010102": "valid",
+        "010103": "suppressed",  # unknown
+    }
+    assert rows["value"].isna().tolist() == [True, False, True]
