@@ -266,7 +266,7 @@ def boundaries(
 @ingest_app.command("statistics")
 def statistics(
     source: Annotated[
-        str | None, typer.Option(help="Statistics source key, e.g. berlin-population-t1.")
+        str | None, typer.Option(help="Statistics source key (a file in a pack's statistics/).")
     ] = None,
     file: Annotated[
         str | None,
@@ -359,7 +359,7 @@ def statistics(
 def facilities(
     source: Annotated[
         list[str] | None,
-        typer.Option(help="Facility source key(s), e.g. berlin-kitas; repeat for several."),
+        typer.Option(help="Facility source key(s) of a pack's facilities/; repeat for several."),
     ] = None,
     all_sources: Annotated[
         bool, typer.Option("--all", help="Load every facility source of the city packs.")

@@ -13,7 +13,8 @@ _SOFT_HYPHEN = "\u00ad"
 
 def code_from_name(name: str) -> str:
     """A stable code for a region known by its name: lower case ASCII words joined by '-'
-    ('Hamburg-Altstadt' → 'hamburg-altstadt', 'St.Pauli' → 'st-pauli')."""
+    ('Altstadt-Nord' → 'altstadt-nord', 'St.Georg' → 'st-georg', 'Groß Borstel' →
+    'gross-borstel')."""
     folded = unicodedata.normalize("NFKC", name).replace(_SOFT_HYPHEN, "").lower()
     ascii_ = unicodedata.normalize("NFKD", folded.translate(_UMLAUTS))
     ascii_ = ascii_.encode("ascii", "ignore").decode()
