@@ -37,7 +37,7 @@ class MapDefaults(_Strict):
     key_indicators: list[str] = Field(default_factory=list, max_length=40)
     service_indicators: list[str] = Field(default_factory=list, max_length=40)
     overlays: list[str] | None = Field(
-        default=None, description="facility categories offered; default those of the pack"
+        default=None, description="facility categories offered; default all with facilities"
     )
 
 
@@ -165,7 +165,9 @@ def city_of_system(cities: list[CityPack], system: str) -> CityPack | None:
 
 
 class Deployment(_Strict):
-    """Defaults of a deployment (``data/deployment.toml``); settings override each."""
+    """Defaults of a deployment (``data/deployment.toml``): the storage CRS and the default
+    city (the settings ``SOZIALRAUM_SRID`` and ``SOZIALRAUM_DEFAULT_CITY`` override them) and the
+    time zone dates and times are shown in."""
 
     storage_crs: str
     default_city: str
