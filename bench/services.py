@@ -24,15 +24,19 @@ from bench.web import median_ms
 from layers.cache import LayerCache
 from layers.sources import region_source
 from spatial.features import FeatureQuery
-from spatial.settings import PROJECT_ROOT
+from spatial.settings import PROJECT_ROOT, DataSettings
 from spatial.store import make_engine
 from web.exports import ExportOptions, export_layer
-from web.settings import SERVICE_INDICATORS
 
 TIPG_PYTHON = PROJECT_ROOT / ".venv-tipg" / "bin" / "python"
 BERLIN = (13.08, 52.33, 13.77, 52.68)
 COLLECTION = "berlin-lor-2021-plr"
 TIPG_COLLECTION = "bench.plr"
+
+
+def _service_indicators() -> list[str]:
+    """The indicators Berlin's collections and tiles carry (its city pack's)."""
+    return list(DataSettings().packs(["berlin"])[0].map.service_indicators)
 
 
 def berlin_tiles(per_zoom_cap: int = 60) -> list[tuple[int, int, int]]:
@@ -81,9 +85,7 @@ def _bench_table(url: str) -> None:
     """The same PLR with the same values as a plain table for tipg."""
     engine = make_engine(url)
     with engine.begin() as conn:
-        source = region_source(
-            conn, LayerCache(), "berlin-lor-2021", "plr", list(SERVICE_INDICATORS)
-        )
+        source = region_source(conn, LayerCache(), "berlin-lor-2021", "plr", _service_indicators())
         conn.execute(text("DROP SCHEMA IF EXISTS bench CASCADE; CREATE SCHEMA bench"))
         columns = ", ".join(f'src."{f.name}"' for f in source.fields)
         conn.execute(
@@ -106,7 +108,7 @@ def _export_ms(url: str, repeats: int) -> float:
     with engine.connect() as conn:
 
         def run() -> None:
-            source = region_source(conn, cache, "berlin-lor-2021", "plr", list(SERVICE_INDICATORS))
+            source = region_source(conn, cache, "berlin-lor-2021", "plr", _service_indicators())
             export_layer(conn, source, FeatureQuery(), ExportOptions("geojson"), directory)
 
         run()  # the indicator tables once; then what an export costs with them cached
