@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 
 from accounts.users import AccountError, UnknownUser
 from layers.cache import LayerCache
@@ -28,6 +29,7 @@ from spatial.errors import SozialraumError
 from spatial.store import make_engine, resolve_database_url
 from web.auth import CsrfRejected, NotSignedIn
 from web.deps import default_system
+from web.headers import SecurityHeaders
 from web.limits import BodyLimit
 from web.routers import (
     events,
@@ -137,6 +139,15 @@ def create_app(config: Settings | None = None) -> FastAPI:
             content.update(current=_without_contacts(exc.current), changes=exc.changes)
         return JSONResponse(status_code=status, content=content, headers=headers)
 
+    @app.exception_handler(DataError)
+    async def _bad_data(request: Request, exc: DataError):
+        # the database refused a value a request carried (a NUL byte, a number out of range)
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "invalid value"
+        message = f"invalid input: {reason}"
+        if pages.wants_html(request):
+            return pages.error_page(request, 422, message)
+        return JSONResponse(status_code=422, content={"detail": message})
+
     @app.exception_handler(RequestValidationError)
     async def _bad_parameter(request: Request, exc: RequestValidationError):
         problems = [
@@ -150,6 +161,7 @@ def create_app(config: Settings | None = None) -> FastAPI:
 
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=settings.gzip_level)
     app.add_middleware(BodyLimit, max_bytes=records.max_payload_kb * 1024)
+    app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(health.router)
     for router in (

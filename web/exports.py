@@ -394,6 +394,9 @@ def _number(value, comma: bool, digits: int) -> str | None:
     return shown.replace(".", ",") if comma else shown
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _csv_cell(value, f: Field, comma: bool) -> str | None:
     if value is None:
         return None
@@ -403,4 +406,6 @@ def _csv_cell(value, f: Field, comma: bool) -> str | None:
         return "true" if value else "false"
     if isinstance(value, date):
         return value.isoformat()
-    return str(value)
+    text_ = str(value)
+    # a text cell that a spreadsheet would run as a formula is written as text ('=…)
+    return "'" + text_ if text_.startswith(_FORMULA_STARTS) else text_
