@@ -23,6 +23,7 @@ from spatial.cluster import EmbeddedCluster
 from spatial.errors import SozialraumError
 from spatial.settings import StoreSettings
 from spatial.store import migrate, resolve_database_url
+from web.settings import Settings
 
 console = Console()
 err_console = Console(stderr=True)
@@ -150,7 +151,7 @@ def serve(
     _serve(settings.model_copy(update={"store": store}), host, port)
 
 
-def _serve(settings, host: str, port: int) -> None:
+def _serve(settings: Settings, host: str, port: int) -> None:
     """Run the app on a store that is already started and migrated."""
     import uvicorn
 

@@ -84,12 +84,11 @@ def _dependents(conn: Connection, system_id: int, level_ids: list[int]) -> list[
             params,
         )
     ]
-    for table, what in (
-        ("project_regions", "project"),
-        ("event_regions", "participation event"),
-        ("profile_sections", "written profile section"),
+    for table, owner, what in (
+        ("project_regions", "project_id", "project"),
+        ("event_regions", "event_id", "participation event"),
+        ("profile_sections", "id", "written profile section"),
     ):
-        owner = {"project_regions": "project_id", "event_regions": "event_id"}.get(table, "id")
         n = conn.execute(
             text(
                 f"SELECT count(DISTINCT t.{owner}) FROM {table} t JOIN regions r "

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from web.auth import SESSION_COOKIE
 
-SESSION_COOKIE_NAMES = (SESSION_COOKIE.encode(),)
+_SESSION = SESSION_COOKIE.encode() + b"="
 _ALWAYS = (
     (b"x-frame-options", b"DENY"),
     (b"content-security-policy", b"frame-ancestors 'none'"),
@@ -18,8 +18,7 @@ _ALWAYS = (
 def _has_credentials(headers: dict[bytes, bytes]) -> bool:
     if b"authorization" in headers:
         return True
-    cookie = headers.get(b"cookie", b"")
-    return any(name + b"=" in cookie for name in SESSION_COOKIE_NAMES)
+    return _SESSION in headers.get(b"cookie", b"")
 
 
 class SecurityHeaders:

@@ -157,20 +157,18 @@ def offered_srids(storage_srid: int, cities: Cities, system: str | None = None) 
     return list(dict.fromkeys([4326, storage_srid, *(p.srid for p in packs if p)]))
 
 
-def parse_crs(raw: str | None, offered: int | list[int], what: str = "crs") -> int:
+def parse_crs(raw: str | None, offered: list[int], what: str = "crs") -> int:
     """A CRS URI → SRID, one of the ``offered`` (CRS84 = 4326, longitude/latitude)."""
-    srids = [4326, offered] if isinstance(offered, int) else offered
     if raw is None or raw.strip("<> ") == CRS84:
         return 4326
-    for srid in srids:
+    for srid in offered:
         if raw.strip("<> ") == crs_uri(srid):
             return srid
-    raise BadOgcRequest(f"{what} {raw!r} is not offered; use {' or '.join(crs_list(srids))}")
+    raise BadOgcRequest(f"{what} {raw!r} is not offered; use {' or '.join(crs_list(offered))}")
 
 
-def crs_list(offered: int | list[int]) -> list[str]:
-    srids = [4326, offered] if isinstance(offered, int) else offered
-    return [crs_uri(s) for s in srids]
+def crs_list(offered: list[int]) -> list[str]:
+    return [crs_uri(s) for s in offered]
 
 
 def crs_uri(srid: int) -> str:

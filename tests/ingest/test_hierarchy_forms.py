@@ -50,6 +50,18 @@ def settings_with(tmp_path: Path, manifest: str) -> DataSettings:
 HEAD = 'key = "town"\nname = "Town"\ncity = "Town"\n'
 
 
+def stored_regions(engine) -> list[tuple]:
+    """(level, code, name, parent code) of every stored region, coarsest level first."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT l.key, r.code, r.name, r.parent_code FROM regions r JOIN region_levels l "
+                "ON l.id = r.level_id ORDER BY l.rank, r.code"
+            )
+        ).all()
+    return [tuple(r) for r in rows]
+
+
 def keyed_manifest(key_table: str = "", derive: str = "") -> str:
     """Teile named in teile.geojson, their Bezirke from the key table key.csv."""
     return HEAD + (
@@ -210,14 +222,7 @@ def test_names_only_with_a_key_table(engine, tmp_path):
     )
     manifest = keyed_manifest()
     ingest_system(engine, "town", settings_with(tmp_path, manifest), srid=SRID)
-    with engine.connect() as conn:
-        got = conn.execute(
-            text(
-                "SELECT l.key, r.code, r.name, r.parent_code FROM regions r JOIN region_levels l "
-                "ON l.id = r.level_id ORDER BY l.rank, r.code"
-            )
-        ).all()
-    assert [tuple(r) for r in got] == [
+    assert stored_regions(engine) == [
         ("bezirk", "mitte", "Mitte", None),
         ("bezirk", "nord", "Nord", None),
         ("teil", "gross-borstel", "Groß Borstel", "nord"),
@@ -293,14 +298,7 @@ def test_a_coarser_level_added_above_a_loaded_one(engine, tmp_path, data_setting
         srid=SRID,
     )
     assert all(c.ok for c in result.checks), [c for c in result.checks if not c.ok]
-    with engine.connect() as conn:
-        got = conn.execute(
-            text(
-                "SELECT l.key, r.code, r.parent_code FROM regions r JOIN region_levels l "
-                "ON l.id = r.level_id ORDER BY l.rank, r.code"
-            )
-        ).all()
-    assert [tuple(r) for r in got] == [
+    assert [(lvl, code, parent) for lvl, code, _, parent in stored_regions(engine)] == [
         ("bezirk", "A", None),
         ("bezirk", "B", None),
         ("quartier", "nordend", "A"),
@@ -325,14 +323,7 @@ def test_codes_from_the_key_table(engine, tmp_path):
     manifest = keyed_manifest('code_column = "Nummer"\n', ', code_column = "Bezirksnummer"')
     result = ingest_system(engine, "town", settings_with(tmp_path, manifest), srid=SRID)
     assert any("codes from the key table's column 'Nummer'" in n for n in result.notes)
-    with engine.connect() as conn:
-        got = conn.execute(
-            text(
-                "SELECT l.key, r.code, r.name, r.parent_code FROM regions r JOIN region_levels l "
-                "ON l.id = r.level_id ORDER BY l.rank, r.code"
-            )
-        ).all()
-    assert [tuple(r) for r in got] == [
+    assert stored_regions(engine) == [
         ("bezirk", "1", "Mitte", None),
         ("bezirk", "2", "Süd", None),
         ("teil", "101", "Altstadt", "1"),

@@ -18,6 +18,7 @@ from spatial.features import Attribution, FeatureSource, geojson_features, one_f
 from web.deps import get_cache, get_cities, get_connection, get_records, get_settings
 from web.ogc import (
     CONFORMANCE,
+    CRS84,
     BadOgcRequest,
     Collection,
     collection_source,
@@ -67,7 +68,7 @@ def _collection_document(
         "itemType": "feature",
         "crs": crs_list(offered),
         "storageCrs": crs_uri(srid),
-        "extent": {"spatial": {"bbox": [list(extent)], "crs": crs_list(srid)[0]}},
+        "extent": {"spatial": {"bbox": [list(extent)], "crs": CRS84}},
         "links": [
             {"href": url, "rel": "self", "type": JSON, "title": collection.title},
             {"href": f"{url}/items", "rel": "items", "type": GEOJSON, "title": "Features"},
