@@ -13,8 +13,9 @@ from rich.console import Console
 from rich.table import Table
 
 from layers.classify import classify
-from layers.composite import composite_table, load_composites
+from layers.composite import load_composites
 from layers.crosswalk import apportion, build_crosswalk
+from layers.evaluators import index_table
 from layers.indicators import get_indicator, indicator_table, stored_periods
 from layers.levels import get_level
 from layers.registry import register_analysis_indicators
@@ -70,7 +71,7 @@ def bench_analysis(url: str, data: DataSettings) -> dict[str, float]:
         for key in ("mss_status_index", "mss_dynamics_index"):
             index = composites[key]
             times = [
-                _timed(lambda i=index: composite_table(conn, i, SYSTEM, "plr", date(2020, 12, 31)))
+                _timed(lambda i=index: index_table(conn, i, SYSTEM, "plr", date(2020, 12, 31)))
                 for _ in range(5)
             ]
             results[key] = (len(times), statistics.median(times), max(times), sum(times))

@@ -148,7 +148,7 @@ def bench_services(url: str, repeats: int = 5) -> dict[str, float]:
     ours = _spawn(
         [sys.executable, "-m", "uvicorn", "--factory", "web.app:create_app",
          "--port", str(ours_port), "--log-level", "warning"],
-        {"SOZIALRAUM_DATABASE_URL": url, "SOZIALRAUM_WEB_WARM_CACHE": "false"},
+        {"SOZIALRAUM_DATABASE_URL": url, "SOZIALRAUM_WEB_REFRESH_STORE": "false"},
         f"http://127.0.0.1:{ours_port}/health",
     )  # fmt: skip
     tipg = _spawn(

@@ -103,7 +103,7 @@ def _browser(base: str, repeats: int) -> tuple[float, int]:
 def bench_web(url: str, repeats: int = 20) -> dict[str, float]:
     ensure_assets()
     app = create_app(
-        Settings(web=WebSettings(warm_cache=False), store=StoreSettings(database_url=url))
+        Settings(web=WebSettings(refresh_store=False), store=StoreSettings(database_url=url))
     )
     results: dict[str, float] = {}
     with TestClient(app) as client:
@@ -123,7 +123,7 @@ def bench_web(url: str, repeats: int = 20) -> dict[str, float]:
     results["baseline bytes"] = len(baseline)
     server, base = _serve(
         create_app(
-            Settings(web=WebSettings(warm_cache=False), store=StoreSettings(database_url=url))
+            Settings(web=WebSettings(refresh_store=False), store=StoreSettings(database_url=url))
         )
     )
     try:

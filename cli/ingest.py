@@ -86,7 +86,9 @@ def print_result(label: str, result: IngestResult) -> None:
 def store_engine(store: StoreSettings, data: DataSettings | None = None) -> Iterator[Engine]:
     """The up-to-date store for one command (started and migrated once), disposed after.
     With ``data``, the analysis layer's derived and composite indicators are registered after
-    the command, so they are there as soon as their inputs are."""
+    the command, so they are there as soon as their inputs are, and the indicator store
+    computes the tables whose inputs changed."""
+    from layers.materialize import refresh_store
     from layers.registry import register_analysis_indicators
 
     engine = open_store(store)
@@ -95,6 +97,8 @@ def store_engine(store: StoreSettings, data: DataSettings | None = None) -> Iter
         if data is not None:
             with engine.begin() as conn:
                 register_analysis_indicators(conn, data)
+            with engine.connect() as conn:  # the tables the command's data changed
+                refresh_store(conn, commit_each=True)
     finally:
         engine.dispose()
 

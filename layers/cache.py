@@ -1,14 +1,16 @@
-"""A small in-process cache of computed layers (indicator tables, choropleths), keyed by the
-store's data version so that any ingest run or catalog change makes old entries unreachable.
+"""A small in-process cache of layer results (indicator tables, classes, choropleths, tiles),
+keyed by the store's data versions so that no entry outlives the data it was made from.
 
-Computing a table takes tens to hundreds of milliseconds (aggregation, formulas, composites);
-a map page and its region panels ask for the same tables again and again.
+The versions live in PostgreSQL (``data_versions``, one per region system and indicator) and
+change in the same transaction as the data (migration 0009), so every worker process sees the
+same version at its next request. An entry that depends on one indicator of one system names it
+(``scope``) and survives changes of everything else (an event save does not empty the cache of
+the population maps); other entries follow the version of the whole store.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import TypeVar
@@ -18,32 +20,51 @@ from sqlalchemy.engine import Connection
 
 T = TypeVar("T")
 
-_VERSION_SQL = text(
-    "SELECT (SELECT coalesce(max(id), 0) FROM ingest_runs)::text || ':' || "
-    "(SELECT coalesce(md5(string_agg(key || coalesce(definition::text, ''), ',' ORDER BY key)), "
-    "'') FROM indicators)"
+# the sum, not the maximum: a transaction that drew its version early and commits late still
+# changes it (every bump raises one row's version)
+_STORE_VERSION = text(
+    "SELECT coalesce(sum(version), 0)::text || ':' || count(*)::text FROM data_versions"
 )
+_VERSIONS = text(
+    "SELECT v.system_id, i.key, v.version FROM data_versions v JOIN indicators i "
+    "ON i.id = v.indicator_id"
+)
+_MEMO = "sozialraum.data_version"
 
 
 def data_version(conn: Connection) -> str:
-    """Changes whenever an ingest run finishes or the indicator catalog changes."""
-    return conn.execute(_VERSION_SQL).scalar_one()
+    """The version of the whole store, read once per transaction of ``conn``: it changes with
+    every committed change of values, regions or the catalog."""
+    transaction = conn.get_transaction()
+    memo = conn.info.get(_MEMO)
+    if transaction is not None and memo is not None and memo[0] is transaction:
+        return memo[1]
+    version = conn.execute(_STORE_VERSION).scalar_one()
+    conn.info[_MEMO] = (conn.get_transaction(), version)
+    return version
 
 
 class LayerCache:
     """Least-recently-used results of layer computations, safe to share between threads."""
 
-    def __init__(self, max_entries: int = 512, version_ttl: float = 2.0) -> None:
+    def __init__(self, max_entries: int = 512) -> None:
         self.max_entries = max_entries
-        self.version_ttl = version_ttl  # seconds an ingest may go unnoticed
-        self._version: tuple[float, str] | None = None
         self._entries: OrderedDict[Hashable, object] = OrderedDict()
+        self._versions: tuple[str, dict[tuple[int, str], int]] = ("", {})
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def get_or_compute(self, conn: Connection, key: Hashable, compute: Callable[[], T]) -> T:
-        full_key = (self._current_version(conn), key)
+    def get_or_compute(
+        self,
+        conn: Connection,
+        key: Hashable,
+        compute: Callable[[], T],
+        scope: tuple[int, str] | None = None,
+    ) -> T:
+        """The cached result for ``key``, else ``compute()``. With ``scope`` (system id,
+        indicator key) the entry follows that indicator's version only."""
+        full_key = (self._version_of(conn, scope), key)
         with self._lock:
             if full_key in self._entries:
                 self._entries.move_to_end(full_key)
@@ -57,12 +78,15 @@ class LayerCache:
                 self._entries.popitem(last=False)
         return value
 
-    def _current_version(self, conn: Connection) -> str:
-        # one version query per moment, not per lookup: a page makes hundreds of lookups
-        now = time.monotonic()
-        if self._version is None or now - self._version[0] > self.version_ttl:
-            self._version = (now, data_version(conn))
-        return self._version[1]
+    def _version_of(self, conn: Connection, scope: tuple[int, str] | None) -> object:
+        store = data_version(conn)
+        if scope is None:
+            return store
+        seen, versions = self._versions
+        if seen != store:
+            versions = {(s, k): v for s, k, v in conn.execute(_VERSIONS)}
+            self._versions = (store, versions)
+        return ("scope", scope, versions.get(scope, 0))
 
     def clear(self) -> None:
         with self._lock:

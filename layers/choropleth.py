@@ -24,10 +24,10 @@ from layers.classify import (
     classify,
     format_number,
 )
-from layers.errors import InvalidParameter, LayerError, NotComputable
+from layers.errors import InvalidParameter, NotComputable
 from layers.indicators import IndicatorMeta, IndicatorTable, get_indicator, indicator_table
 from layers.indicators import stored_periods as _stored_periods
-from layers.levels import Level, finest_level, get_level, levels_of
+from layers.levels import Level, get_level
 
 BARE_UNITS = {"Anzahl"}  # units a number speaks for itself
 STATUS_LABELS = {"no_data": "keine Daten", "suppressed": "unterdrückt"}
@@ -67,6 +67,7 @@ def periods_of(
         conn,
         ("periods", meta.key, level.system_id),
         lambda: _stored_periods(conn, meta, level.system_id),
+        scope=(level.system_id, meta.key),
     )
 
 
@@ -103,6 +104,7 @@ def cached_table(
         conn,
         ("table", system, level, key, chosen),
         lambda: indicator_table(conn, system, level, key, chosen),
+        scope=(target.system_id, key),
     )
 
 
@@ -135,6 +137,7 @@ def build_choropleth(
         conn,
         ("classes", system, level, key, table.period, method, classes, tuple(breaks or ())),
         lambda: classify(table.rows, meta, method, classes, breaks),
+        scope=(table.level.system_id, key),
     )
     return Choropleth(table, classification)
 
@@ -220,20 +223,3 @@ def choropleth_geojson(conn: Connection, choropleth: Choropleth, digits: int = 5
     ).scalar_one()
     members = json.dumps(describe(choropleth), ensure_ascii=False)
     return features + "," + members[1:]
-
-
-def warm_tables(conn: Connection, cache: LayerCache, system: str, keys: list[str], stop) -> int:
-    """Compute the latest table of every indicator at every level of ``system`` into the cache,
-    so that region pages and panels answer at once; ``stop`` (an Event) ends it early.
-    Returns how many tables were computed."""
-    done = 0
-    for level in reversed(levels_of(conn, finest_level(conn, system).system_id)):
-        for key in keys:
-            if stop.is_set():
-                return done
-            try:
-                cached_table(conn, cache, system, level.key, key, None)
-                done += 1
-            except LayerError:  # not computable at this level, or no values
-                continue
-    return done

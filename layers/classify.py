@@ -21,7 +21,7 @@ from branca.utilities import color_brewer
 
 from layers.composite import CompositeIndex
 from layers.errors import InvalidParameter, NotComputable
-from layers.indicators import IndicatorMeta
+from layers.meta import IndicatorMeta
 
 METHODS = ("quantiles", "equal_interval", "fisher_jenks", "std_mean", "manual", "fixed")
 MIN_CLASSES, MAX_CLASSES = 2, 9

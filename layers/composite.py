@@ -19,8 +19,8 @@ from sqlalchemy.engine import Connection
 
 from ingest.manifest import Folders, load_toml_model, manifest_keys
 from layers.errors import NotComputable, NotFound
-from layers.indicators import get_indicator, level_values
 from layers.levels import Level, get_level
+from layers.meta import Evaluate, get_indicator
 
 _REGION = ["region_id", "code", "name", "parent_code"]
 
@@ -109,14 +109,14 @@ def load_composites(directory: Folders) -> dict[str, CompositeIndex]:
 
 
 def composite_table(
-    conn: Connection, index: CompositeIndex, system: str, level: str, period: date
+    conn: Connection, index: CompositeIndex, system: str, level: str, period: date, ev: Evaluate
 ) -> pd.DataFrame:
     """code, name, parent code, index, class, status ('valid' when included, else 'no_data')
     per region."""
     target = get_level(conn, system, level)
     frame = None
     for component in index.components:
-        values = level_values(conn, get_indicator(conn, component.indicator), target, period)
+        values = ev.values(conn, get_indicator(conn, component.indicator), target, period)
         values = values[[*_REGION, "value", "status"]].rename(
             columns={"value": component.indicator, "status": f"{component.indicator}__status"}
         )
@@ -164,19 +164,19 @@ def _z(values: np.ndarray, what: str) -> np.ndarray:
 
 
 def composite_values(
-    conn: Connection, definition: dict, target: Level, period: date
+    conn: Connection, definition: dict, target: Level, period: date, ev: Evaluate
 ) -> pd.DataFrame:
     """A composite catalog indicator as level values: the index, or a class as its number
     (1 = first label) — the definition stored with the indicator says which."""
     index = CompositeIndex.model_validate(definition["index"])
-    table = composite_table(conn, index, target.system, target.key, period)
+    table = composite_table(conn, index, target.system, target.key, period, ev)
     if definition["part"] == "index":
         value = table["index"]
     elif definition["part"] == "class":
         value = table["class"].map({label: n for n, label in enumerate(index.labels, 1)})
     else:
         other = CompositeIndex.model_validate(definition["other"])
-        second = composite_table(conn, other, target.system, target.key, period)
+        second = composite_table(conn, other, target.system, target.key, period, ev)
         first = table["class"].map({label: n for n, label in enumerate(index.labels)})
         then = second["class"].map({label: n for n, label in enumerate(other.labels)})
         value = first * len(other.labels) + then + 1

@@ -28,8 +28,8 @@ import pandas as pd
 from sqlalchemy.engine import Connection
 
 from layers.errors import NotComputable, NotFound
-from layers.indicators import IndicatorMeta, city_value, get_indicator, level_values, stored_periods
 from layers.levels import Level
+from layers.meta import Evaluate, IndicatorMeta, get_indicator
 
 # function name → number of arguments
 FUNCTIONS = {
@@ -81,7 +81,7 @@ def references(expression: str) -> list[Ref]:
 
 
 def expression_values(
-    conn: Connection, meta: IndicatorMeta, target: Level, period: date
+    conn: Connection, meta: IndicatorMeta, target: Level, period: date, ev: Evaluate
 ) -> pd.DataFrame:
     """The derived indicator per region of ``target`` (value, status, partial)."""
     tree = parse(meta.expression)
@@ -94,9 +94,8 @@ def expression_values(
         if ref in seen:
             return seen[ref]
         indicator = _input(conn, meta, ref.name)
-        frame = level_values(
-            conn, indicator, target, _period_of(conn, ref, indicator, target, period)
-        )
+        at = _period_of(conn, ref, indicator, target, period, ev)
+        frame = ev.values(conn, indicator, target, at)
         frame = frame.sort_values("code").reset_index(drop=True)
         if base is None:
             base, partial = frame, frame["partial"].to_numpy(bool)
@@ -118,14 +117,14 @@ def expression_values(
 
 
 def expression_city_value(
-    conn: Connection, meta: IndicatorMeta, top: Level, period: date
+    conn: Connection, meta: IndicatorMeta, top: Level, period: date, ev: Evaluate
 ) -> float | None:
     """The formula over the city totals of its inputs."""
 
     def resolve(ref: Ref) -> np.ndarray:
         indicator = _input(conn, meta, ref.name)
-        at = _period_of(conn, ref, indicator, top, period)
-        value = city_value(conn, indicator, top, at)
+        at = _period_of(conn, ref, indicator, top, period, ev)
+        value = ev.city(conn, indicator, top, at)
         return np.array([np.nan if value is None else value])
 
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -133,19 +132,21 @@ def expression_city_value(
     return value if np.isfinite(value) else None
 
 
-def expression_periods(conn: Connection, meta: IndicatorMeta, system_id: int) -> list[date]:
+def expression_periods(
+    conn: Connection, meta: IndicatorMeta, system_id: int, ev: Evaluate
+) -> list[date]:
     """Periods for which every input of the formula is on record."""
     candidates: set[date] | None = None
     refs = references(meta.expression)
     for ref in refs:
         if ref.fixed or ref.nearest:
             continue
-        on_record = set(stored_periods(conn, _input(conn, meta, ref.name), system_id))
+        on_record = set(ev.periods(conn, _input(conn, meta, ref.name), system_id))
         usable = {p for p in on_record if shift(p, ref.months) in on_record}
         candidates = usable if candidates is None else candidates & usable
     if candidates is None:  # every input is fixed or nearest: follow the first one
         first = _input(conn, meta, refs[0].name)
-        candidates = set(stored_periods(conn, first, system_id))
+        candidates = set(ev.periods(conn, first, system_id))
     return sorted(candidates)
 
 
@@ -166,12 +167,12 @@ def _input(conn: Connection, meta: IndicatorMeta, name: str) -> IndicatorMeta:
 
 
 def _period_of(
-    conn: Connection, ref: Ref, indicator: IndicatorMeta, level: Level, period: date
+    conn: Connection, ref: Ref, indicator: IndicatorMeta, level: Level, period: date, ev: Evaluate
 ) -> date:
     if ref.fixed:
         return ref.fixed
     if ref.nearest:
-        on_record = stored_periods(conn, indicator, level.system_id)
+        on_record = ev.periods(conn, indicator, level.system_id)
         if not on_record:
             raise NotFound(f"no values of {indicator.key} in {level.system}")
         return min(on_record, key=lambda p: abs((p - period).days))

@@ -20,8 +20,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from layers.errors import InvalidParameter, NotFound
-from layers.indicators import get_indicator, level_values, stored_periods
+from layers.evaluators import level_values, stored_periods
 from layers.levels import Level, ancestor_ids, get_level, levels_of
+from layers.meta import get_indicator
 
 DECAYS = {
     None: "1.0",

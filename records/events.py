@@ -16,7 +16,7 @@ from accounts.users import User
 from records.errors import InvalidRecord, RecordNotFound
 from records.geometry import prepare_geometry
 from records.history import record_change
-from records.participation import refresh_participation_indicators
+from records.participation import event_footprint, refresh_participation_indicators
 from records.settings import RecordSettings
 from records.versioning import check_scope, lock_row, refuse_outdated, soft_delete
 from records.vocabulary import EVENT_GROUPS, EVENT_TYPES, PROJECT_TOPICS, check_choice, slug
@@ -188,6 +188,7 @@ def save_event(
         "region_codes": data.regions if data.location is None else [],
         "districts": districts,
     }
+    footprint: tuple[set[int], set[int]] = (set(), set())
     if event_id is None:
         check_scope(user, districts, "record an event here")
         event_id = conn.execute(
@@ -203,6 +204,7 @@ def save_event(
         before = _locked_event(conn, event_id)
         refuse_outdated(conn, before, data.version, "event")
         check_scope(user, before["districts"], "change this event")
+        footprint = event_footprint(conn, event_id)
         check_scope(user, districts, "move the event there")
         assignments = ", ".join(
             "geom = ST_GeomFromEWKB(:geom)" if c == "geom" else f"{c} = :{c}" for c in columns
@@ -218,8 +220,12 @@ def save_event(
     _write_links(conn, event_id, data)
     after = event_state(conn, event_id)
     record_change(conn, "event", event_id, after["version"], action, user.id, before, after)
-    refresh_participation_indicators(conn)
+    refresh_participation_indicators(conn, _union(footprint, event_footprint(conn, event_id)))
     return after
+
+
+def _union(a: tuple[set[int], set[int]], b: tuple[set[int], set[int]]) -> tuple[set, set]:
+    return a[0] | b[0], a[1] | b[1]
 
 
 def _locked_event(conn: Connection, event_id: int) -> dict:
@@ -231,10 +237,11 @@ def delete_event(conn: Connection, event_id: int, version: int, user: User) -> N
     before = _locked_event(conn, event_id)
     refuse_outdated(conn, before, version, "event")
     check_scope(user, before["districts"], "delete this event")
+    footprint = event_footprint(conn, event_id)
     soft_delete(conn, "event", event_id, user.id)
     after = event_state(conn, event_id, with_deleted=True)
     record_change(conn, "event", event_id, after["version"], "delete", user.id, before, after)
-    refresh_participation_indicators(conn)
+    refresh_participation_indicators(conn, footprint)
 
 
 def _event_where(

@@ -29,6 +29,7 @@ from webserver import (  # noqa: F401
 )
 
 from ingest.jobs import load_everything
+from layers.materialize import refresh_store
 from layers.registry import register_analysis_indicators
 from spatial import store
 from spatial.cluster import EmbeddedCluster
@@ -112,6 +113,7 @@ def _berlin_pair(cluster: EmbeddedCluster, mirror_settings: DataSettings) -> Ite
     load_everything(eng, mirror_settings, srid=SRID, cities=["berlin"])
     with eng.begin() as conn:
         register_analysis_indicators(conn, mirror_settings)
+        refresh_store(conn)
     eng.dispose()
     copy = store.create_database(
         cluster.url(), f"sz_records_{os.getpid()}", template=make_url(url).database
@@ -146,6 +148,7 @@ def _with_hamburg(url: str, mirror_settings: DataSettings) -> str:
     load_everything(eng, mirror_settings, srid=SRID, cities=["hamburg"])
     with eng.begin() as conn:
         register_analysis_indicators(conn, mirror_settings)
+        refresh_store(conn)
     eng.dispose()
     return url
 

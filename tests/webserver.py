@@ -31,7 +31,7 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "browser"
 
 @pytest.fixture(scope="session")
 def web_settings() -> WebSettings:
-    return WebSettings(max_features=5000, warm_cache=False)
+    return WebSettings(max_features=5000, refresh_store=False)
 
 
 @pytest.fixture(scope="session")
@@ -70,7 +70,7 @@ def server_process(berlin_url) -> Iterator[str]:
     env = {
         **os.environ,
         "SOZIALRAUM_DATABASE_URL": berlin_url,
-        "SOZIALRAUM_WEB_WARM_CACHE": "false",
+        "SOZIALRAUM_WEB_REFRESH_STORE": "false",
     }
     command = [sys.executable, "-m", "uvicorn", "--factory", "web.app:create_app"]
     process = subprocess.Popen(

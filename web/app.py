@@ -4,8 +4,6 @@ engine (opened and closed in the lifespan), the layer cache, the routers and the
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import quote
@@ -19,18 +17,16 @@ from sqlalchemy.exc import DataError
 
 from accounts.users import AccountError, UnknownUser
 from layers.cache import LayerCache
-from layers.choropleth import warm_tables
 from layers.errors import InvalidParameter, NotComputable, NotFound
-from layers.figures import catalog_keys
 from records.errors import Forbidden, InvalidRecord, RecordNotFound, VersionConflict
 from records.history import without_contacts as _without_contacts
 from spatial.cities import Cities
 from spatial.errors import SozialraumError
 from spatial.store import make_engine, resolve_database_url
 from web.auth import CsrfRejected, NotSignedIn
-from web.deps import default_system
 from web.headers import SecurityHeaders
 from web.limits import BodyLimit
+from web.refresher import StoreRefresher
 from web.routers import (
     events,
     exports,
@@ -49,7 +45,7 @@ from web.routers import (
     users,
     workspace,
 )
-from web.settings import Settings, WebSettings
+from web.settings import Settings
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger("uvicorn.error")  # shown wherever uvicorn logs
@@ -71,20 +67,6 @@ def _status(exc: SozialraumError) -> int:
     return 400
 
 
-def _warm(
-    engine, cache: LayerCache, settings: WebSettings, cities: Cities, stop: threading.Event
-) -> None:
-    """Fill the cache with the latest tables of the default system while the app serves."""
-    try:
-        with engine.connect() as conn:
-            system = default_system(conn, settings, cities)
-            started = time.perf_counter()
-            done = warm_tables(conn, cache, system, catalog_keys(conn), stop)
-        log.info("cache warmed: %d tables in %.1f s", done, time.perf_counter() - started)
-    except Exception:  # a failed warm-up only costs speed; the requests compute themselves
-        log.exception("cache warm-up failed")
-
-
 def create_app(config: Settings | None = None) -> FastAPI:
     """The app for ``config`` (default: the settings of the environment)."""
     config = config or Settings()
@@ -94,21 +76,15 @@ def create_app(config: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         engine = make_engine(resolve_database_url(store), pool_size=settings.pool_size)
         app.state.engine = engine
-        stop = threading.Event()
-        warmer = None
-        if settings.warm_cache:
-            warmer = threading.Thread(
-                target=_warm,
-                args=(engine, app.state.cache, settings, app.state.cities, stop),
-                daemon=True,
-            )
-            warmer.start()
+        refresher = StoreRefresher(engine) if settings.refresh_store else None
+        app.state.refresher = refresher
+        if refresher is not None:
+            refresher.start()
         try:
             yield
         finally:
-            stop.set()
-            if warmer is not None:
-                warmer.join(timeout=30)
+            if refresher is not None:
+                refresher.close()
             engine.dispose()
 
     app = FastAPI(

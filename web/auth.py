@@ -102,13 +102,20 @@ class Writer:
     engine: Engine
     srid: int
     limits: RecordSettings
+    refresher: object | None = None  # web.refresher.StoreRefresher
+
+    def indicators_changed(self) -> None:
+        """After a committed write that feeds indicators (events): refresh the store."""
+        if self.refresher is not None:
+            self.refresher.request()
 
 
 async def record_writer(request: Request) -> Writer:
     """Dependency of the record writes (projects, contacts, events)."""
     user = await signed_in_writer(request)
     state = request.app.state
-    return Writer(user, state.engine, state.store_settings.srid, state.record_settings)
+    refresher = getattr(state, "refresher", None)
+    return Writer(user, state.engine, state.store_settings.srid, state.record_settings, refresher)
 
 
 def admin_writer(user: User) -> User:

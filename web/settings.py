@@ -25,8 +25,10 @@ class WebSettings(BaseSettings):
     cache_entries: int = Field(
         default=1024, ge=0, le=100_000, description="Computed tables and layers kept in memory."
     )
-    warm_cache: bool = Field(
-        default=True, description="Compute the latest tables in the background at start."
+    refresh_store: bool = Field(
+        default=True,
+        description="Compute missing indicator tables in the background (at start and after "
+        "record changes).",
     )
     default_system: str | None = Field(
         default=None, description="Region system of the map; default: the newest one."

@@ -1,32 +1,115 @@
-"""The layer cache: entries are reused until an ingest run or a catalog change makes them
-unreachable; the least recently used go first."""
+"""The layer cache follows the data versions of the store: an entry is reused until a committed
+change of what it depends on, whatever the order in which transactions commit; entries scoped
+to one indicator survive changes of the others; the least recently used go first."""
 
 from __future__ import annotations
 
+from datetime import date
+
+import pytest
+from conftest import SRID
+from geodata import load_town
 from sqlalchemy import text
 
-from layers.cache import LayerCache
+from ingest.statistics import ingest_statistics_file
+from layers.cache import LayerCache, data_version
+from spatial.settings import PROJECT_ROOT
+
+PERIOD = date(2024, 12, 31)
 
 
-def test_cache_follows_the_data_version(engine):
-    cache = LayerCache(max_entries=2, version_ttl=0)
+@pytest.fixture
+def town(engine, tmp_path, data_settings):
+    load_town(engine, tmp_path, data_settings, SRID)
+    table = tmp_path / "ew.csv"
+    table.write_text("Nr;EW;Ausl;U6\n010101;100;50;5\n010102;1000;100;60\n010103;500;20;30\n")
+    settings = data_settings.model_copy(
+        update={"catalog_dir": PROJECT_ROOT / "data" / "indicators"}
+    )
+    ingest_statistics_file(
+        engine,
+        str(table),
+        settings,
+        system="town",
+        level="plr",
+        code_column="Nr",
+        columns={
+            "EW": "inhabitants",
+            "Ausl": "inhabitants_foreigners",
+            "U6": "inhabitants_age_below_6",
+        },
+        period=PERIOD,
+    )
+    return engine
+
+
+def _set(conn, key: str, code: str, value: float) -> None:
+    conn.execute(
+        text(
+            "UPDATE statistic_values v SET value = :v FROM indicators i, regions r "
+            "WHERE i.id = v.indicator_id AND r.id = v.region_id AND i.key = :k AND r.code = :c"
+        ),
+        {"v": value, "k": key, "c": code},
+    )
+
+
+def _counter():
     calls = []
 
     def compute():
         calls.append(1)
         return len(calls)
 
-    with engine.begin() as conn:
+    return compute
+
+
+def test_entries_follow_committed_changes_and_are_evicted(town):
+    cache = LayerCache(max_entries=2)
+    compute = _counter()
+    with town.connect() as conn:
         assert cache.get_or_compute(conn, "a", compute) == 1
         assert cache.get_or_compute(conn, "a", compute) == 1
-        conn.execute(
-            text(
-                "INSERT INTO ingest_runs (kind, source, checksum, started_at, status) "
-                "VALUES ('test', 'test', 'x', now(), 'ok')"
-            )
-        )
-        assert cache.get_or_compute(conn, "a", compute) == 2  # a new run: computed again
+        conn.commit()
+        with town.begin() as other:
+            _set(other, "inhabitants", "010101", 101)
+        assert cache.get_or_compute(conn, "a", compute) == 2  # changed data: computed again
         assert cache.get_or_compute(conn, "b", compute) == 3
         assert cache.get_or_compute(conn, "c", compute) == 4
         assert cache.get_or_compute(conn, "a", compute) == 5  # evicted by b and c
     assert cache.hits == 1 and cache.misses == 5
+
+
+def test_a_change_keeps_the_entries_of_unrelated_indicators(town):
+    cache = LayerCache()
+    compute = _counter()
+    with town.connect() as conn:
+        system_id = conn.execute(text("SELECT id FROM region_systems")).scalar_one()
+        people, foreigners = (system_id, "inhabitants"), (system_id, "inhabitants_foreigners")
+        assert cache.get_or_compute(conn, "people", compute, scope=people) == 1
+        assert cache.get_or_compute(conn, "foreigners", compute, scope=foreigners) == 2
+        conn.commit()
+        with town.begin() as other:
+            _set(other, "inhabitants_foreigners", "010101", 51)
+        assert cache.get_or_compute(conn, "people", compute, scope=people) == 1  # kept
+        assert cache.get_or_compute(conn, "foreigners", compute, scope=foreigners) == 3
+        conn.commit()
+        with town.begin() as other:  # the population feeds the share of foreigners
+            _set(other, "inhabitants", "010102", 1001)
+        assert cache.get_or_compute(conn, "people", compute, scope=people) == 4
+
+
+def test_a_transaction_that_commits_late_still_changes_the_version(town):
+    """Two real connections: the long one changes its values first and commits last (on
+    indicators that share nothing computed from them, so neither waits for the other)."""
+    with town.connect() as reader, town.connect() as long, town.connect() as short:
+        before = data_version(reader)
+        reader.commit()
+        _set(long, "inhabitants_foreigners", "010101", 49)  # draws its version now
+        _set(short, "inhabitants_age_below_6", "010102", 61)
+        short.commit()
+        after_short = data_version(reader)
+        reader.commit()
+        assert after_short != before
+        long.commit()
+        after_long = data_version(reader)
+        assert after_long != after_short  # the late commit is seen, the cache recomputes

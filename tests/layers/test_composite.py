@@ -11,10 +11,10 @@ import pytest
 from layers.composite import (
     CompositeIndex,
     combined_classes,
-    composite_table,
     index_values,
     load_composites,
 )
+from layers.evaluators import index_table
 from spatial.settings import DataSettings
 
 MSS_PERIOD = date(2020, 12, 31)
@@ -29,10 +29,10 @@ def composites():
 @pytest.mark.mirror
 def test_mss_2021_status_and_dynamics(berlin_engine, composites):
     with berlin_engine.connect() as conn:
-        status = composite_table(
+        status = index_table(
             conn, composites["mss_status_index"], "berlin-lor-2021", "plr", MSS_PERIOD
         )
-        dynamics = composite_table(
+        dynamics = index_table(
             conn, composites["mss_dynamics_index"], "berlin-lor-2021", "plr", MSS_PERIOD
         )
     for table in (status, dynamics):

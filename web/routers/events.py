@@ -86,6 +86,7 @@ def create(
 ) -> JSONResponse:
     with w.engine.begin() as conn:
         state = save_event(conn, data, w.user, w.srid, w.limits)
+    w.indicators_changed()
     return JSONResponse({"event": state}, status_code=201)
 
 
@@ -96,7 +97,9 @@ def update(
     w: Writer = Depends(record_writer),
 ) -> dict:
     with w.engine.begin() as conn:
-        return {"event": save_event(conn, data, w.user, w.srid, w.limits, event_id)}
+        state = save_event(conn, data, w.user, w.srid, w.limits, event_id)
+    w.indicators_changed()
+    return {"event": state}
 
 
 @router.delete("/events/{event_id}", summary="Delete an event (soft)", responses=WRITE_ERRORS)
@@ -107,4 +110,5 @@ def delete(
 ) -> dict:
     with w.engine.begin() as conn:
         delete_event(conn, event_id, version, w.user)
+    w.indicators_changed()
     return {"deleted": event_id}
