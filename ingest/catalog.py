@@ -5,6 +5,7 @@ upserted into the store by every statistics ingest that uses it."""
 from __future__ import annotations
 
 import json
+import math
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -40,6 +41,30 @@ class Indicator(BaseModel):
     )
     composite: dict | None = Field(default=None, description="computed by a composite index")
     method: str | None = Field(default=None, description="how a computed series was made")
+    small_numbers: Literal["reliability", "disclosure"] = Field(
+        default="reliability",
+        description="reliability: values of regions under min_population are not shown; "
+        "disclosure: a count (a ratio's numerator) under min_count must not be recoverable",
+    )
+    min_count: int | None = Field(default=None, ge=1)
+    complements: list[str] = Field(
+        default_factory=list, description="indicators that add up with this one to a total"
+    )
+    min_value: float | None = Field(
+        default=None, description="smallest plausible value (default by kind: counts and shares 0)"
+    )
+    max_value: float | None = Field(
+        default=None, description="largest plausible value (default by kind: shares 100)"
+    )
+
+    def plausible_range(self) -> tuple[float, float]:
+        """The values a source may load for this indicator (checked on the way in)."""
+        low = {"count": 0.0, "share": 0.0}.get(self.kind, -math.inf)
+        high = {"share": 100.0}.get(self.kind, math.inf)
+        return (
+            low if self.min_value is None else self.min_value,
+            high if self.max_value is None else self.max_value,
+        )
 
     @model_validator(mode="after")
     def _rule_complete(self) -> Indicator:
@@ -49,11 +74,22 @@ class Indicator(BaseModel):
             raise ValueError(f"{self.key}: 'weighted_mean' needs a weight indicator")
         if (self.aggregation == "derived") != bool(self.expression):
             raise ValueError(f"{self.key}: an expression goes with aggregation 'derived'")
+        if self.small_numbers == "disclosure":
+            if not self.min_count:
+                raise ValueError(f"{self.key}: the disclosure rule needs min_count")
+            if self.aggregation not in ("sum", "ratio"):
+                raise ValueError(
+                    f"{self.key}: the disclosure rule applies to counts (sum) and ratios"
+                )
         return self
 
     def definition(self) -> dict:
         """What is stored beside the columns: everything the analysis layer needs besides."""
-        extra = {"scale": self.scale}
+        extra: dict = {"scale": self.scale}
+        if self.small_numbers != "reliability":
+            extra.update(small_numbers=self.small_numbers, min_count=self.min_count)
+        if self.complements:
+            extra["complements"] = self.complements
         for name in ("expression", "class_labels", "composite", "method"):
             if getattr(self, name) is not None:
                 extra[name] = getattr(self, name)
@@ -119,7 +155,18 @@ def upsert_catalog(conn: Connection, catalog: Catalog) -> dict[str, int]:
             ),
             {
                 **ind.model_dump(
-                    exclude={"scale", "expression", "class_labels", "composite", "method"}
+                    exclude={
+                        "scale",
+                        "expression",
+                        "class_labels",
+                        "composite",
+                        "method",
+                        "small_numbers",
+                        "min_count",
+                        "complements",
+                        "min_value",
+                        "max_value",
+                    }
                 ),
                 "catalog": catalog.key,
                 "source": catalog.source,

@@ -226,12 +226,14 @@ def refresh_facility_indicators(
         {"ids": wanted, "p": period, "sys": system_id},
     )
     written = 0
-    for indicator_id, value_sql, status_sql in (
-        (count_id, "coalesce(c.n, 0)", "'valid'"),
+    # a capacity sum over facilities of which some have no capacity is partial, not complete
+    for indicator_id, value_sql, status_sql, partial_sql in (
+        (count_id, "coalesce(c.n, 0)", "'valid'", "false"),
         (
             capacity_id,
             "CASE WHEN c.n > 0 AND c.known = 0 THEN NULL ELSE coalesce(c.capacity, 0) END",
             "CASE WHEN c.n > 0 AND c.known = 0 THEN 'no_data' ELSE 'valid' END",
+            "coalesce(c.known > 0 AND c.known < c.n, false)",
         ),
     ):
         if indicator_id is None:
@@ -253,8 +255,8 @@ def refresh_facility_indicators(
                     GROUP BY fr.region_id
                 )
                 INSERT INTO statistic_values (indicator_id, region_id, period, value, status,
-                                              run_id)
-                SELECT :ind, r.id, :p, {value_sql}, {status_sql}, :run
+                                              partial, run_id)
+                SELECT :ind, r.id, :p, {value_sql}, {status_sql}, {partial_sql}, :run
                 FROM regions r JOIN systems s ON s.system_id = r.system_id
                 LEFT JOIN c ON c.region_id = r.id
                 """

@@ -8,6 +8,7 @@ to regions by code before anything is written; then one transaction writes them 
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from pathlib import Path
 
@@ -152,6 +153,7 @@ def load_statistics(
     for period, path in inputs:
         files.extend(companion_files(path))
         frame, file_notes = read_values(path, period, spec, code_length, names)
+        check_plausible(frame, catalogs, path)
         frames.append(frame)
         notes.extend(file_notes)
     values = pd.concat(frames, ignore_index=True)
@@ -168,6 +170,27 @@ def load_statistics(
         },
     )
     return _write(engine, spec, catalogs, values, checksum, force or replace, replace, notes, step)
+
+
+def check_plausible(values: pd.DataFrame, catalogs: list[Catalog], path: Path) -> None:
+    """Refuse values outside what their indicator's kind allows (a negative count, a share
+    over 100), naming file, line, indicator and value."""
+    indicators = {i.key: i for catalog in catalogs for i in catalog.indicators}
+    valid = values[values["status"] == "valid"]
+    for key, rows in valid.groupby("indicator"):
+        low, high = indicators[key].plausible_range()
+        wrong = rows[(rows["value"] < low) | (rows["value"] > high)]
+        if not wrong.empty:
+            first = wrong.iloc[0]
+            bounds = f"{low:g} to {high:g}" if math.isfinite(high) else f"at least {low:g}"
+            raise IngestError(
+                f"line {first['line']}: {len(wrong)} implausible value(s) of {key} "
+                f"({indicators[key].kind}: {bounds}; min_value/max_value in the catalog "
+                "allow others)",
+                file=path,
+                field=key,
+                value=f"{first['value']:g}",
+            )
 
 
 def _match_regions(

@@ -169,7 +169,7 @@ def _stored(conn: Connection, indicator_id: int, level_id: int, period: date) ->
         conn,
         """
         SELECT r.id AS region_id, r.code, r.name, r.parent_code, v.value,
-               coalesce(v.status, 'no_data') AS status, false AS partial
+               coalesce(v.status, 'no_data') AS status, coalesce(v.partial, false) AS partial
         FROM regions r
         LEFT JOIN statistic_values v ON v.region_id = r.id AND v.indicator_id = :i
              AND v.period = :p
@@ -194,7 +194,8 @@ def _aggregated_sum(
                sum(v.value) FILTER (WHERE v.status = 'valid') AS value,
                CASE WHEN count(*) FILTER (WHERE v.status = 'valid') = 0 THEN 'no_data'
                     ELSE 'valid' END AS status,
-               count(*) FILTER (WHERE v.status = 'valid') < count(a.base_id) AS partial
+               count(*) FILTER (WHERE v.status = 'valid') < count(a.base_id)
+               OR coalesce(bool_or(v.partial), false) AS partial
         FROM regions t
         LEFT JOIN ancestors a ON a.target_id = t.id
         LEFT JOIN statistic_values v ON v.region_id = a.base_id AND v.indicator_id = :i
@@ -222,7 +223,8 @@ def _aggregated_ratio(
         + """
         , pairs AS (
             SELECT a.target_id, n.value AS n, d.value AS d,
-                   (n.status = 'valid' AND d.status = 'valid') AS ok
+                   (n.status = 'valid' AND d.status = 'valid') AS ok,
+                   (n.partial OR d.partial) AS was_partial
             FROM ancestors a
             LEFT JOIN statistic_values n ON n.region_id = a.base_id AND n.indicator_id = :n
                  AND n.period = :p
@@ -233,7 +235,8 @@ def _aggregated_ratio(
                sum(n) FILTER (WHERE ok) / nullif(sum(d) FILTER (WHERE ok), 0) * :scale AS value,
                CASE WHEN coalesce(sum(d) FILTER (WHERE ok), 0) = 0 THEN 'no_data'
                     ELSE 'valid' END AS status,
-               count(*) FILTER (WHERE ok) < count(pairs.target_id) AS partial
+               count(*) FILTER (WHERE ok) < count(pairs.target_id)
+               OR coalesce(bool_or(was_partial) FILTER (WHERE ok), false) AS partial
         FROM regions t LEFT JOIN pairs ON pairs.target_id = t.id
         WHERE t.level_id = :target
         GROUP BY t.id ORDER BY t.code
@@ -258,7 +261,8 @@ def _weighted(
         + """
         , pairs AS (
             SELECT a.target_id, x.value AS x, w.value AS w,
-                   (x.status = 'valid' AND w.status = 'valid') AS ok
+                   (x.status = 'valid' AND w.status = 'valid') AS ok,
+                   (x.partial OR w.partial) AS was_partial
             FROM ancestors a
             LEFT JOIN statistic_values x ON x.region_id = a.base_id AND x.indicator_id = :i
                  AND x.period = :p
@@ -269,7 +273,8 @@ def _weighted(
                sum(x * w) FILTER (WHERE ok) / nullif(sum(w) FILTER (WHERE ok), 0) AS value,
                CASE WHEN coalesce(sum(w) FILTER (WHERE ok), 0) = 0 THEN 'no_data'
                     ELSE 'valid' END AS status,
-               count(*) FILTER (WHERE ok) < count(pairs.target_id) AS partial
+               count(*) FILTER (WHERE ok) < count(pairs.target_id)
+               OR coalesce(bool_or(was_partial) FILTER (WHERE ok), false) AS partial
         FROM regions t LEFT JOIN pairs ON pairs.target_id = t.id
         WHERE t.level_id = :target
         GROUP BY t.id ORDER BY t.code

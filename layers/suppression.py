@@ -166,7 +166,8 @@ def published_values(
     hidden = reliability_mask(conn, meta, target, period, rows, notes)
     disclosed = hidden_by_disclosure(conn, meta, target, period)
     if disclosed:
-        hidden |= rows["region_id"].isin(disclosed).to_numpy() & (rows["status"] == "valid")
+        valid = (rows["status"] == "valid").to_numpy()
+        hidden = hidden | (rows["region_id"].isin(disclosed).to_numpy() & valid)
     rows.loc[hidden, "status"] = "suppressed"
     rows.loc[hidden, "value"] = np.nan
     return rows

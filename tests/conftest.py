@@ -16,6 +16,7 @@ from localhttp import server  # noqa: F401  (a fixture shared by several test mo
 from people import people, records_engine  # noqa: F401
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
+from village import village  # noqa: F401
 from webserver import (  # noqa: F401
     browser,
     client,

@@ -15,6 +15,8 @@ from sqlalchemy import text
 from ingest.facilities import ingest_facilities
 from ingest.jobs import FileLevel, ingest_file
 from ingest.readers import FieldMap
+from layers.indicators import get_indicator, indicator_table, stored_periods
+from layers.levels import get_level
 
 EXPECTED = {
     "kita": 2880,
@@ -275,6 +277,42 @@ def test_cp1252_table_in_utm_with_text_capacities(small_store, tmp_path):
     # the outside Kita counts nowhere
     assert derived(small_store, "kita_places")["value"].tolist() == [40, 1020, 0, 0]
     assert derived(small_store, "jugendfreizeiteinrichtung_count")["value"].tolist() == [0, 0, 0, 1]
+
+
+def test_a_capacity_sum_with_unknown_capacities_is_partial(small_store, tmp_path):
+    rows = [
+        "Nr;Art;Name;Plätze;X;Y",
+        f"1;Kita;Kita Eins;40;{X0 + 100};{Y0 + 100}",
+        f"2;Kita;Kita Zwei;;{X0 + 200};{Y0 + 200}",  # capacity unknown
+        f"3;Kita;Kita Drei;25;{X0 + 1500};{Y0 + 100}",
+    ]
+    (tmp_path / "kitas.csv").write_text("\n".join(rows), encoding="utf-8")
+    settings = settings_for(
+        tmp_path,
+        "kitas.csv",
+        category_field="Art",
+        category_map={"Kita": "kita"},
+        id_field="Nr",
+        name_field="Name",
+        capacity_field="Plätze",
+        x_field="X",
+        y_field="Y",
+        crs="EPSG:25833",
+    )
+    ingest_facilities(small_store, "mini", settings, srid=SRID)
+    places = query(
+        small_store,
+        "SELECT r.code, v.value, v.status, v.partial FROM statistic_values v JOIN regions r "
+        "ON r.id = v.region_id JOIN indicators i ON i.id = v.indicator_id "
+        "WHERE i.key = 'kita_places' ORDER BY 1",
+    )
+    assert places["value"].tolist()[:2] == [40, 25]
+    assert places["partial"].tolist() == [True, False, False, False]  # 40 of two Kitas
+    with small_store.connect() as conn:
+        level = get_level(conn, "mini", "plr")
+        period = stored_periods(conn, get_indicator(conn, "kita_places"), level.system_id)[-1]
+        table = indicator_table(conn, "mini", "plr", "kita_places", period)
+    assert table.rows["partial"].tolist()[0]
 
 
 def test_same_file_twice_is_a_noop_and_changed_needs_force(small_store, tmp_path):

@@ -147,3 +147,27 @@ def test_a_region_of_unknown_population_is_suppressed(town, tmp_path, data_setti
         "010103": "suppressed",  # unknown
     }
     assert rows["value"].isna().tolist() == [True, False, True]
+
+
+def test_a_ratio_sums_numerator_and_denominator_over_the_same_children(
+    town, tmp_path, data_settings
+):
+    """010103 has inhabitants but no count of foreigners: the Bezirksregion's share is over
+    the two Planungsräume that have both (150 / 1,100), flagged partial — not 150 / 1,600."""
+    table = tmp_path / "ew2.csv"
+    table.write_text("Nr;EW;Ausl\n010101;100;50\n010102;1000;100\n010103;500;.\n")
+    ingest_statistics_file(
+        town,
+        str(table),
+        data_settings.model_copy(update={"catalog_dir": PROJECT_ROOT / "data" / "indicators"}),
+        system="town",
+        level="plr",
+        code_column="Nr",
+        columns={"EW": "inhabitants", "Ausl": "inhabitants_foreigners"},
+        period=date(2023, 12, 31),
+    )
+    with town.connect() as conn:
+        bzr = indicator_table(conn, "town", "bzr", "share_foreigners", date(2023, 12, 31))
+    row = bzr.rows.iloc[0]
+    assert row["value"] == pytest.approx(150 / 1100 * 100) and row["partial"]
+    assert bzr.city_value == pytest.approx(150 / 1100 * 100)
