@@ -143,6 +143,19 @@ def save_unit(
     return True
 
 
+_IS_STORED = text(
+    "SELECT EXISTS (SELECT 1 FROM indicator_tables t JOIN data_versions v "
+    "ON v.indicator_id = t.indicator_id AND v.system_id = :s AND v.version = t.version "
+    "WHERE t.indicator_id = :i AND t.level_id = :l AND t.period = :p)"
+)
+
+
+def is_stored(conn: Connection, meta: IndicatorMeta, level: Level, period: date) -> bool:
+    """Whether the store holds the published table at its current version."""
+    key = {"s": level.system_id, "i": meta.id, "l": level.id, "p": period}
+    return bool(conn.execute(_IS_STORED, key).scalar_one())
+
+
 def stored_table(
     conn: Connection, meta: IndicatorMeta, level: Level, period: date
 ) -> tuple[pd.DataFrame, float | None, list[str]] | None:

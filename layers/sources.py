@@ -19,6 +19,7 @@ from layers.credits import indicator_attribution
 from layers.errors import InvalidParameter, NotComputable, NotFound
 from layers.facilities import check_category
 from layers.levels import Level, ancestor_ids, get_level
+from layers.materialize import is_stored
 from layers.regions import find_region, regions_of_level
 from spatial.features import (
     Attribution,
@@ -90,15 +91,17 @@ def region_source(
         Field("parent_code", "text", "Schlüssel der übergeordneten Region"),
         Field("area_km2", "float", "Fläche (km²)"),
     ]
-    arrays: dict[str, list] = {}
     notes, attributions = [], level_attribution(conn, target)
     by_indicator: dict[str, dict[str, float | None]] = {}
     kept, used_by = [], {}
+    stored: dict[str, tuple[int, date]] = {}  # joined from the indicator store in SQL
     for meta in metas:
         used = _indicator_period(conn, cache, meta, target, period) if period else None
         values: dict[str, float | None] = {}
         if used is None:
             notes.append(f"{meta.key}: no values at or before {period}")
+        elif is_stored(conn, meta, target, used):
+            stored[meta.key] = (meta.id, used)
         else:
             try:
                 rows = cached_table(conn, cache, system, level, meta.key, used).rows
@@ -128,23 +131,8 @@ def region_source(
         indicator_attribution(conn, *(m.key for m in metas), system_id=target.system_id)
     )
     used_periods = {m for m in used_by.values() if m is not None}
-    codes = [r["code"] for r in regions_of_level(conn, system, level)] if metas else []
-    for i, meta in enumerate(metas):
-        arrays[f"src_v{i}"] = array_literal([by_indicator[meta.key].get(c) for c in codes])
     params: dict = {"src_level": target.id}
-    value_join = ""
-    if metas:
-        casts = ", ".join(f"CAST(:src_v{i} AS float8[])" for i in range(len(metas)))
-        names = ", ".join(f'"{m.key}"' for m in metas)
-        selects = ", ".join(
-            f'v."{m.key}"::int AS "{m.key}"' if _KIND.get(m.kind) == "int" else f'v."{m.key}"'
-            for m in metas
-        )
-        value_join = (
-            f"LEFT JOIN unnest(CAST(:src_codes AS text[]), {casts}) AS v(code, {names}) "
-            "ON v.code = r.code"
-        )
-        params.update(arrays, src_codes=array_literal(codes))
+    value_join, selects = _value_joins(conn, system, level, metas, stored, by_indicator, params)
     region_filter = ""
     if region is not None:
         params["src_ids"] = _region_ids(conn, target, system, region)
@@ -152,7 +140,7 @@ def region_source(
     relation = (
         "SELECT r.code AS fid, r.geom, r.code, r.name, r.parent_code, "
         "round((r.area_m2 / 1e6)::numeric, 4)::float8 AS area_km2"
-        + (f", {selects}" if metas else "")
+        + (f", {selects}" if selects else "")
         + f" FROM regions r {value_join} WHERE r.level_id = :src_level{region_filter}"
     )
     name_parts = [system, target.key]
@@ -179,6 +167,47 @@ def region_source(
         extent=extent_of(conn, "regions WHERE level_id = :l", {"l": target.id}),
         notes=tuple(notes),
     )
+
+
+def _value_joins(
+    conn: Connection,
+    system: str,
+    level: str,
+    metas: list,
+    stored: dict[str, tuple[int, date]],
+    computed: dict[str, dict[str, float | None]],
+    params: dict,
+) -> tuple[str, str]:
+    """The joins and columns that bring the indicator values to the regions: stored tables by
+    region id on the store's index (a tile or a page reads the values of its regions only);
+    tables not stored yet as bound arrays of the values per code."""
+    joins, columns = [], []
+    bound = [m for m in metas if m.key not in stored]
+    for i, meta in enumerate(metas):
+        if meta.key in stored:
+            params[f"src_i{i}"], params[f"src_p{i}"] = stored[meta.key]
+            joins.append(
+                f"LEFT JOIN indicator_values s{i} ON s{i}.indicator_id = :src_i{i} "
+                f"AND s{i}.level_id = r.level_id AND s{i}.period = :src_p{i} "
+                f"AND s{i}.region_id = r.id AND s{i}.status = 'valid'"
+            )
+            column = f"s{i}.value"
+        else:
+            column = f'v."{meta.key}"'
+        cast = "::int" if _KIND.get(meta.kind) == "int" else ""
+        columns.append(f'{column}{cast} AS "{meta.key}"')
+    if bound:
+        codes = [r["code"] for r in regions_of_level(conn, system, level)]
+        for i, meta in enumerate(bound):
+            params[f"src_v{i}"] = array_literal([computed[meta.key].get(c) for c in codes])
+        casts = ", ".join(f"CAST(:src_v{i} AS float8[])" for i in range(len(bound)))
+        names = ", ".join(f'"{m.key}"' for m in bound)
+        joins.append(
+            f"LEFT JOIN unnest(CAST(:src_codes AS text[]), {casts}) AS v(code, {names}) "
+            "ON v.code = r.code"
+        )
+        params["src_codes"] = array_literal(codes)
+    return " ".join(joins), ", ".join(columns)
 
 
 def level_attribution(conn: Connection, level: Level) -> list[Attribution]:
