@@ -23,6 +23,7 @@ from layers.composite import CompositeIndex
 from layers.errors import InvalidParameter, NotComputable
 from layers.meta import IndicatorMeta
 
+JENKS_SAMPLE = 600  # values Fisher-Jenks looks at (about 0.4 s on 2 cores; it is quadratic)
 METHODS = ("quantiles", "equal_interval", "fisher_jenks", "std_mean", "manual", "fixed")
 MIN_CLASSES, MAX_CLASSES = 2, 9
 NO_DATA_COLOUR = "#d9d9d9"
@@ -171,13 +172,25 @@ def _breaks(
         elif method == "equal_interval":
             found = mapclassify.EqualInterval(values, k=k)
         elif method == "fisher_jenks":
-            found = mapclassify.FisherJenks(values, k=k)
+            found = mapclassify.FisherJenks(_jenks_sample(values, notes), k=k)
         else:
             found = mapclassify.StdMean(values, multiples=_STD_MULTIPLES[k])
     upper = sorted({float(b) for b in found.bins})
     if len(upper) < k:
         notes.append(f"ties in the values: {len(upper)} classes instead of {k}")
     return upper
+
+
+def _jenks_sample(values: np.ndarray, notes: list[str]) -> np.ndarray:
+    """Fisher-Jenks is quadratic in the number of values: above ``JENKS_SAMPLE`` the breaks
+    come from evenly spaced order statistics (the same every time), minimum and maximum kept,
+    so the top class still ends at the largest value."""
+    if values.size <= JENKS_SAMPLE:
+        return values
+    ordered = np.sort(values)
+    picked = ordered[np.linspace(0, ordered.size - 1, JENKS_SAMPLE).round().astype(int)]
+    notes.append(f"natural breaks from {JENKS_SAMPLE} of {values.size} values")
+    return picked
 
 
 def _fixed_classes(

@@ -24,6 +24,11 @@ class StoreSettings(BaseSettings):
         validation_alias=AliasChoices("SOZIALRAUM_DATABASE_URL", "DATABASE_URL"),
         description="Any PostGIS database; without it an embedded cluster in data_dir is used.",
     )
+    database_read_url: str | None = Field(
+        default=None,
+        description="A streaming replica of the store for read-only requests (writes and the "
+        "indicator store's refresh go to the primary).",
+    )
     srid: int = Field(
         default=DEPLOYMENT.srid, description="Projected, metric CRS all geometry is stored in."
     )

@@ -76,6 +76,11 @@ def create_app(config: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         engine = make_engine(resolve_database_url(store), pool_size=settings.pool_size)
         app.state.engine = engine
+        # read-only requests may go to a streaming replica; writes always to the primary
+        reader = engine
+        if store.database_read_url:
+            reader = make_engine(store.database_read_url, pool_size=settings.pool_size)
+        app.state.read_engine = reader
         refresher = StoreRefresher(engine) if settings.refresh_store else None
         app.state.refresher = refresher
         if refresher is not None:
@@ -85,6 +90,8 @@ def create_app(config: Settings | None = None) -> FastAPI:
         finally:
             if refresher is not None:
                 refresher.close()
+            if reader is not engine:
+                reader.dispose()
             engine.dispose()
 
     app = FastAPI(

@@ -18,7 +18,8 @@ from web.settings import WebSettings
 
 
 def get_connection(request: Request) -> Iterator[Connection]:
-    with request.app.state.engine.connect() as conn:
+    """One connection per request for reading (from the replica when one is configured)."""
+    with request.app.state.read_engine.connect() as conn:
         yield conn
 
 

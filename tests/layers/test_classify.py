@@ -3,6 +3,7 @@ indicators and composite indices, and regions without data or suppressed."""
 
 from __future__ import annotations
 
+import time
 from datetime import date
 
 import numpy as np
@@ -55,6 +56,22 @@ def test_fisher_jenks_finds_natural_groups_and_std_mean_centres():
     mean, sd = np.mean(VALUES), np.std(VALUES, ddof=1)  # mapclassify: sample sd
     assert std.breaks[:3] == pytest.approx([mean - sd, mean, mean + sd])
     assert std.scheme == "RdYlGn" and std.classes[-1].colour == "#d7191c"  # worst end red
+
+
+def test_fisher_jenks_of_a_large_level_is_bounded():
+    """54,200 values (100× Berlin's Planungsräume): breaks from a fixed sample, in well under a
+    second, the top class ending at the maximum, natural groups still found."""
+    rng = np.random.default_rng(7)
+    values = np.concatenate([rng.normal(mu, 0.2, 18_066) for mu in (1.0, 5.0, 9.0)])
+    values = np.append(values, [12.5, 12.6])
+    started = time.perf_counter()
+    jenks = classify(frame(values.tolist()), meta(), "fisher_jenks", 3)
+    elapsed = time.perf_counter() - started
+    assert elapsed < 3  # unbounded: minutes
+    assert jenks.breaks[-1] == pytest.approx(values.max())
+    assert 1 < jenks.breaks[0] < 2 and 5 < jenks.breaks[1] < 9.5  # upper bounds of groups
+    assert sum(c.count for c in jenks.classes) == values.size
+    assert any("600 of 54200 values" in n for n in jenks.notes)
 
 
 def test_no_data_and_suppressed_regions_are_drawn_apart():
