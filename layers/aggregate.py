@@ -66,10 +66,7 @@ def stored_rule_city(
     if meta.aggregation == "none":
         return None
     if meta.aggregation == "ratio":
-        num, den = _pair(conn, meta, top, period, ev)
-        ok = _both_valid(num, den)
-        total = den["value"][ok].sum()
-        return float(num["value"][ok].sum() / total * meta.scale) if ok.any() and total else None
+        return _ratio_city(conn, meta, top, period, ev)
     values = ev.values(conn, meta, top, period)
     valid = values[values["status"] == "valid"]
     if valid.empty:
@@ -80,6 +77,28 @@ def stored_rule_city(
         total = joined["value_y"].sum()
         return float((joined["value_x"] * joined["value_y"]).sum() / total) if total else None
     return float(valid["value"].sum())
+
+
+def _ratio_city(
+    conn: Connection, meta: IndicatorMeta, top: Level, period: date, ev: Evaluate
+) -> float | None:
+    """Numerator and denominator summed over the same regions: at the level where both are
+    stored, those with both valid."""
+    numerator = get_indicator(conn, meta.numerator)
+    denominator = get_indicator(conn, meta.denominator)
+    if numerator.rule == denominator.rule == "sum":
+        for level in [top, *_finer_levels(top, conn)]:
+            if has_values(conn, numerator.id, level.id, period):
+                num = _stored(conn, numerator.id, level.id, period)
+                den = _stored(conn, denominator.id, level.id, period)
+                break
+        else:
+            return None
+    else:
+        num, den = _pair(conn, meta, top, period, ev)
+    ok = _both_valid(num, den)
+    total = den["value"][ok].sum()
+    return float(num["value"][ok].sum() / total * meta.scale) if ok.any() and total else None
 
 
 def has_values(conn: Connection, indicator_id: int, level_id: int, period: date) -> bool:

@@ -102,6 +102,8 @@ def region_source(
             notes.append(f"{meta.key}: no values at or before {period}")
         elif is_stored(conn, meta, target, used):
             stored[meta.key] = (meta.id, used)
+            if used != period:
+                notes.append(f"{meta.key}: latest period {used:%Y-%m-%d}")
         else:
             try:
                 rows = cached_table(conn, cache, system, level, meta.key, used).rows
