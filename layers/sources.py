@@ -31,6 +31,7 @@ from spatial.features import (
 )
 
 MAX_INDICATORS = 60
+JOIN_ABOVE = 2_000  # regions of a level above which values are joined from the store
 _KIND = {"count": "float", "class": "int"}
 
 
@@ -55,6 +56,12 @@ def _region_ids(conn: Connection, level: Level, system: str, code: str) -> list[
     ]
 
 
+def _region_count(conn: Connection, level: Level) -> int:
+    return conn.execute(
+        text("SELECT count(*) FROM regions WHERE level_id = :l"), {"l": level.id}
+    ).scalar_one()
+
+
 def _indicator_period(conn, cache, meta, level: Level, period: date) -> date | None:
     """The indicator's latest period at or before ``period``."""
     earlier = [p for p in periods_of(conn, meta, level, cache) if p <= period]
@@ -70,13 +77,18 @@ def region_source(
     period: date | None = None,
     region: str | None = None,
     skip_unavailable: bool = False,
+    join_above: int = JOIN_ABOVE,
 ) -> FeatureSource:
     """The regions of a level with the chosen indicators as attributes: each indicator at
     ``period`` or its latest period before it (named in the field title and the notes);
     ``no_data`` and suppressed values are empty. Default period: the latest of the first
     indicator. With ``skip_unavailable``, indicators that cannot be computed at the level are
-    left out (noted) instead of refused."""
+    left out (noted) instead of refused. Levels of more than ``join_above`` regions join the
+    stored values by region id (a tile or a page then costs what it returns, whatever the size
+    of the level); smaller ones bind the values of the stored table as arrays, which is faster
+    when there are few."""
     target = get_level(conn, system, level)
+    large = _region_count(conn, target) > join_above
     if len(indicators) > MAX_INDICATORS:
         raise InvalidParameter(f"at most {MAX_INDICATORS} indicators per layer")
     if len(set(indicators)) != len(indicators):
@@ -100,7 +112,7 @@ def region_source(
         values: dict[str, float | None] = {}
         if used is None:
             notes.append(f"{meta.key}: no values at or before {period}")
-        elif is_stored(conn, meta, target, used):
+        elif large and is_stored(conn, meta, target, used):
             stored[meta.key] = (meta.id, used)
             if used != period:
                 notes.append(f"{meta.key}: latest period {used:%Y-%m-%d}")
