@@ -236,37 +236,9 @@ def _aggregated_ratio(
     period: date,
 ) -> pd.DataFrame:
     # numerator and denominator over the same children: those where both are valid
-    return frame(
-        conn,
-        ANCESTORS
-        + """
-        , pairs AS (
-            SELECT a.target_id, n.value AS n, d.value AS d,
-                   (n.status = 'valid' AND d.status = 'valid') AS ok,
-                   (n.partial OR d.partial) AS was_partial
-            FROM ancestors a
-            LEFT JOIN statistic_values n ON n.region_id = a.base_id AND n.indicator_id = :n
-                 AND n.period = :p
-            LEFT JOIN statistic_values d ON d.region_id = a.base_id AND d.indicator_id = :d
-                 AND d.period = :p
-        )
-        SELECT t.id AS region_id, t.code, t.name, t.parent_code,
-               sum(n) FILTER (WHERE ok) / nullif(sum(d) FILTER (WHERE ok), 0) * :scale AS value,
-               CASE WHEN coalesce(sum(d) FILTER (WHERE ok), 0) = 0 THEN 'no_data'
-                    ELSE 'valid' END AS status,
-               count(*) FILTER (WHERE ok) < count(pairs.target_id)
-               OR coalesce(bool_or(was_partial) FILTER (WHERE ok), false) AS partial
-        FROM regions t LEFT JOIN pairs ON pairs.target_id = t.id
-        WHERE t.level_id = :target
-        GROUP BY t.id ORDER BY t.code
-        """,
-        {
-            "n": numerator.id,
-            "d": denominator.id,
-            "p": period,
-            "scale": meta.scale,
-            **_levels(source, target),
-        },
+    value = "sum(a) FILTER (WHERE ok) / nullif(sum(b) FILTER (WHERE ok), 0) * :scale"
+    return _paired(
+        conn, numerator.id, denominator.id, value, source, target, period, {"scale": meta.scale}
     )
 
 
@@ -274,23 +246,38 @@ def _weighted(
     conn: Connection, meta: IndicatorMeta, source: Level, target: Level, period: date
 ) -> pd.DataFrame:
     weight = get_indicator(conn, meta.weight)
+    value = "sum(a * b) FILTER (WHERE ok) / nullif(sum(b) FILTER (WHERE ok), 0)"
+    return _paired(conn, meta.id, weight.id, value, source, target, period, {})
+
+
+def _paired(
+    conn: Connection,
+    a: int,
+    b: int,
+    value_sql: str,
+    source: Level,
+    target: Level,
+    period: date,
+    params: dict,
+) -> pd.DataFrame:
+    """Per region of ``target``: ``value_sql`` over the children where both indicators ``a``
+    and ``b`` are valid (``ok``); partial when a child lacks one or was partial itself."""
     return frame(
         conn,
         ANCESTORS
-        + """
+        + f"""
         , pairs AS (
-            SELECT a.target_id, x.value AS x, w.value AS w,
-                   (x.status = 'valid' AND w.status = 'valid') AS ok,
-                   (x.partial OR w.partial) AS was_partial
-            FROM ancestors a
-            LEFT JOIN statistic_values x ON x.region_id = a.base_id AND x.indicator_id = :i
+            SELECT an.target_id, x.value AS a, y.value AS b,
+                   (x.status = 'valid' AND y.status = 'valid') AS ok,
+                   (x.partial OR y.partial) AS was_partial
+            FROM ancestors an
+            LEFT JOIN statistic_values x ON x.region_id = an.base_id AND x.indicator_id = :a
                  AND x.period = :p
-            LEFT JOIN statistic_values w ON w.region_id = a.base_id AND w.indicator_id = :w
-                 AND w.period = :p
+            LEFT JOIN statistic_values y ON y.region_id = an.base_id AND y.indicator_id = :b
+                 AND y.period = :p
         )
-        SELECT t.id AS region_id, t.code, t.name, t.parent_code,
-               sum(x * w) FILTER (WHERE ok) / nullif(sum(w) FILTER (WHERE ok), 0) AS value,
-               CASE WHEN coalesce(sum(w) FILTER (WHERE ok), 0) = 0 THEN 'no_data'
+        SELECT t.id AS region_id, t.code, t.name, t.parent_code, {value_sql} AS value,
+               CASE WHEN coalesce(sum(b) FILTER (WHERE ok), 0) = 0 THEN 'no_data'
                     ELSE 'valid' END AS status,
                count(*) FILTER (WHERE ok) < count(pairs.target_id)
                OR coalesce(bool_or(was_partial) FILTER (WHERE ok), false) AS partial
@@ -298,5 +285,5 @@ def _weighted(
         WHERE t.level_id = :target
         GROUP BY t.id ORDER BY t.code
         """,
-        {"i": meta.id, "w": weight.id, "p": period, **_levels(source, target)},
+        {"a": a, "b": b, "p": period, **params, **_levels(source, target)},
     )

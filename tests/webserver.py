@@ -60,34 +60,36 @@ def records_server(records_url, web_settings) -> Iterator[str]:
     yield from serve(records_url, web_settings)
 
 
-@pytest.fixture(scope="session")
-def server_process(berlin_url) -> Iterator[str]:
-    """The app in its own process, for clients that hold the interpreter lock while they wait
-    for the answer (GDAL through pyogrio)."""
+def spawn_app(env: dict[str, str]) -> tuple[str, subprocess.Popen]:
+    """The app in a process of its own with these settings (environment); its base URL once
+    /health answers."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {
-        **os.environ,
-        "SOZIALRAUM_DATABASE_URL": berlin_url,
-        "SOZIALRAUM_WEB_REFRESH_STORE": "false",
-    }
     command = [sys.executable, "-m", "uvicorn", "--factory", "web.app:create_app"]
     process = subprocess.Popen(
-        [*command, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"], env=env
+        [*command, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        env={**os.environ, "SOZIALRAUM_WEB_REFRESH_STORE": "false", **env},
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
         try:
             if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                break
+                return base, process
         except httpx.HTTPError:
             pass
         if time.monotonic() > deadline or process.poll() is not None:
             process.kill()
             raise RuntimeError("the server process did not start")
         time.sleep(0.2)
+
+
+@pytest.fixture(scope="session")
+def server_process(berlin_url) -> Iterator[str]:
+    """The app in its own process, for clients that hold the interpreter lock while they wait
+    for the answer (GDAL through pyogrio)."""
+    base, process = spawn_app({"SOZIALRAUM_DATABASE_URL": berlin_url})
     yield base
     process.terminate()
     process.wait(timeout=20)

@@ -6,11 +6,9 @@ the primary is down; each worker's cache follows the data version."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import date
@@ -24,6 +22,7 @@ from people import square
 from pyproj import Transformer
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from webserver import spawn_app
 
 from accounts.tokens import create_token
 from accounts.users import add_user
@@ -147,27 +146,7 @@ def replicated(tmp_path_factory) -> Iterator[dict]:
 
 
 def _worker(url: str, replica_url: str) -> tuple[str, subprocess.Popen]:
-    port = _port()
-    env = {
-        **os.environ,
-        "SOZIALRAUM_DATABASE_URL": url,
-        "SOZIALRAUM_DATABASE_READ_URL": replica_url,
-        "SOZIALRAUM_WEB_REFRESH_STORE": "false",
-    }
-    command = [sys.executable, "-m", "uvicorn", "--factory", "web.app:create_app"]
-    process = subprocess.Popen(
-        [*command, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"], env=env
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(base + "/health", timeout=2).status_code == 200:
-                return base, process
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline and process.poll() is None, "worker did not start"
-        time.sleep(0.3)
+    return spawn_app({"SOZIALRAUM_DATABASE_URL": url, "SOZIALRAUM_DATABASE_READ_URL": replica_url})
 
 
 def _town_square() -> dict:
