@@ -1,4 +1,6 @@
-"""Bulk writes: rows streamed into a table with COPY on the transaction's own connection."""
+"""Bulk writes: rows streamed into a table with COPY on the transaction's own connection, then
+analysed in the same transaction, so the checks and joins that follow are planned on the real
+row counts (a staging table is never analysed by autovacuum)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ def copy_rows(
         sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
     )
     raw = conn.connection.dbapi_connection
-    with raw.cursor() as cur, cur.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(row)
+    with raw.cursor() as cur:
+        with cur.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+        cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))

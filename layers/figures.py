@@ -12,6 +12,8 @@ from sqlalchemy.engine import Connection
 from layers.cache import LayerCache
 from layers.choropleth import cached_indicator, cached_table, periods_of, value_label
 from layers.errors import LayerError, NotComputable
+from layers.materialize import stored_cell
+from layers.meta import IndicatorMeta
 from layers.regions import Region
 
 
@@ -45,7 +47,6 @@ def region_figures(
     """The region's value of each indicator for ``period`` (else its latest), with the values
     of ``top`` and the city. Indicators without values for the region's system are left out."""
     figures = []
-    system, level = region.level.system, region.level.key
     topics = dict(conn.execute(text("SELECT key, topic FROM indicators")).all())
     for key in keys:
         try:
@@ -60,22 +61,17 @@ def region_figures(
         if chosen is None:
             continue
         try:
-            table = cached_table(conn, cache, system, level, key, chosen)
+            value, status, city = cell_of(conn, cache, meta, region, chosen)
             top_label = None
             if top is not None:
-                top_table = cached_table(conn, cache, system, top.level.key, key, chosen)
-                top_rows = top_table.rows.set_index("code")
-                top_label = value_label(
-                    meta, top_rows.at[top.code, "value"], top_rows.at[top.code, "status"]
-                )
+                top_value, top_status, _ = cell_of(conn, cache, meta, top, chosen)
+                top_label = value_label(meta, top_value, top_status)
         except NotComputable as exc:
             if exc.published_at:  # a published share: say where it exists instead
                 figures.append(_unavailable(meta, topics[key], chosen, exc.published_at))
             continue
         except LayerError:
             continue
-        row = table.rows.set_index("code").loc[region.code]
-        value = None if row["status"] != "valid" else float(row["value"])
         figures.append(
             Figure(
                 key=key,
@@ -84,10 +80,10 @@ def region_figures(
                 unit=meta.unit,
                 period=chosen,
                 value=value,
-                status=row["status"],
-                label=value_label(meta, value, row["status"]),
+                status=status,
+                label=value_label(meta, value, status),
                 top_label=top_label,
-                city_label=value_label(meta, table.city_value),
+                city_label=value_label(meta, city),
             )
         )
     return figures
@@ -115,8 +111,22 @@ def value_at(
     conn: Connection, cache: LayerCache, region: Region, key: str, period: date
 ) -> float | None:
     """The region's value of ``key`` at ``period`` (None where not valid)."""
-    table = cached_table(conn, cache, region.level.system, region.level.key, key, period)
-    rows = table.rows.set_index("code")
-    if region.code not in rows.index or rows.at[region.code, "status"] != "valid":
-        return None
-    return float(rows.at[region.code, "value"])
+    value, _status, _city = cell_of(conn, cache, cached_indicator(conn, cache, key), region, period)
+    return value
+
+
+def cell_of(
+    conn: Connection, cache: LayerCache, meta: IndicatorMeta, region: Region, period: date
+) -> tuple[float | None, str, float | None]:
+    """The region's published value (None unless valid), its status and the city value: one
+    row from the indicator store, else from the level's table."""
+    stored = stored_cell(conn, meta, region.level, period, region.id)
+    if stored is None:
+        table = cached_table(conn, cache, region.level.system, region.level.key, meta.key, period)
+        rows = table.rows.set_index("code")
+        if region.code not in rows.index:
+            return None, "no_data", table.city_value
+        stored = (rows.at[region.code, "value"], rows.at[region.code, "status"], table.city_value)
+    value, status, city = stored
+    shown = None if status != "valid" or value is None or value != value else float(value)
+    return shown, status, city

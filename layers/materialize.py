@@ -156,6 +156,27 @@ def is_stored(conn: Connection, meta: IndicatorMeta, level: Level, period: date)
     return bool(conn.execute(_IS_STORED, key).scalar_one())
 
 
+_CELL = text(
+    "SELECT v.value, v.status, t.city_value FROM indicator_tables t JOIN data_versions d "
+    "ON d.indicator_id = t.indicator_id AND d.system_id = :s AND d.version = t.version "
+    "JOIN indicator_values v ON v.indicator_id = t.indicator_id AND v.level_id = t.level_id "
+    "AND v.period = t.period AND v.region_id = :r "
+    "WHERE t.indicator_id = :i AND t.level_id = :l AND t.period = :p"
+)
+
+
+def stored_cell(
+    conn: Connection, meta: IndicatorMeta, level: Level, period: date, region_id: int
+) -> tuple[float | None, str, float | None] | None:
+    """One region's published value, status and the city value from the store (a region page
+    reads its own rows, not the level's), or None when the table is not stored."""
+    row = conn.execute(
+        _CELL,
+        {"s": level.system_id, "i": meta.id, "l": level.id, "p": period, "r": region_id},
+    ).first()
+    return None if row is None else (row.value, row.status, row.city_value)
+
+
 def stored_table(
     conn: Connection, meta: IndicatorMeta, level: Level, period: date
 ) -> tuple[pd.DataFrame, float | None, list[str]] | None:
