@@ -332,6 +332,39 @@ def test_an_infinite_number_is_refused(small_store, tmp_path):
     rejected(small_store, source(tmp_path, name), "line 2: not a finite number", "'1e400'")
 
 
+def test_a_negative_count_is_refused(small_store, tmp_path):
+    rows = ["Nr,Einwohner,Unter6", "01100101,3580,100", "01100102,-12,5"]
+    name = write_csv(tmp_path, "ew.csv", rows)
+    rejected(
+        small_store,
+        source(tmp_path, name),
+        "ew.csv",
+        "line 3: 1 implausible value(s) of inhabitants",
+        "count: at least 0",
+        "'-12'",
+    )
+
+
+def test_a_share_over_100_is_refused(small_store, tmp_path):
+    ew = tmp_path / "anteil.csv"
+    ew.write_text("Nr;EW;Anteil\n01100101;100;37,5\n01100102;200;140\n", encoding="utf-8")
+
+    def adhoc():
+        return ingest_statistics_file(
+            small_store,
+            str(ew),
+            source(tmp_path, "anteil.csv"),
+            system="mini",
+            level="plr",
+            code_column="Nr",
+            columns={"EW": "inhabitants", "Anteil": "share_foreigners"},
+            period=pd.Timestamp("2024-12-31").date(),
+            decimal=",",
+        )
+
+    assert_nothing_written(small_store, adhoc, "share_foreigners", "share: 0 to 100", "'140'")
+
+
 def test_values_of_another_source_are_not_overwritten(small_store, tmp_path):
     name = write_csv(tmp_path, "ew.csv", ["Nr,Einwohner,Unter6", "01100101,3580,100"])
     ingest_statistics(small_store, "mini", source(tmp_path, name))
@@ -391,3 +424,24 @@ def test_a_forced_reload_that_drops_a_region_drops_its_values(small_store, tmp_p
     assert values(small_store, "inhabitants").set_index("code")["value"].to_dict() == {
         "01100101": 6
     }
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"aggregation": "sum"}, "the disclosure rule needs min_count"),
+        (
+            {"aggregation": "weighted_mean", "weight": "x", "min_count": 3},
+            "the disclosure rule applies to counts (sum) and ratios",
+        ),
+    ],
+)
+def test_a_disclosure_rule_needs_a_count_and_a_minimum(fields, message):
+    from pydantic import ValidationError
+
+    from ingest.catalog import Indicator
+
+    base = {"key": "x", "topic": "T", "name_de": "X", "name_en": "X", "unit": "", "kind": "count"}
+    with pytest.raises(ValidationError) as caught:
+        Indicator(**base, small_numbers="disclosure", **fields)
+    assert message in str(caught.value)
