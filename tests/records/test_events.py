@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from layers.indicators import indicator_table
 from records.errors import Forbidden, InvalidRecord
-from records.events import EventInput, delete_event, save_event
+from records.events import EventInput, EventUpdate, delete_event, save_event
 from records.settings import RecordSettings
 
 pytestmark = pytest.mark.mirror
@@ -87,3 +87,60 @@ def test_bad_events_are_refused(records_engine, people):
         save_event(conn, _event(), people["coord04"].user, 25833, RecordSettings())
     with records_engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM events")).scalar_one() == before
+
+
+def _runs(conn, year: int) -> dict[str, int]:
+    rows = conn.execute(
+        text(
+            "SELECT r.code, v.run_id FROM statistic_values v JOIN regions r ON r.id = v.region_id "
+            "JOIN indicators i ON i.id = v.indicator_id WHERE i.key = 'participation_events' "
+            "AND v.period = :p"
+        ),
+        {"p": date(year, 12, 31)},
+    ).all()
+    return dict(rows)
+
+
+def _stored_versions(conn, key: str) -> set[int]:
+    return set(
+        conn.execute(
+            text(
+                "SELECT DISTINCT t.version FROM indicator_tables t JOIN indicators i "
+                "ON i.id = t.indicator_id WHERE i.key = :k"
+            ),
+            {"k": key},
+        ).scalars()
+    )
+
+
+def test_an_event_save_touches_its_regions_and_years_only(records_engine, people):
+    coordinator = people["coord10"].user
+    limits = RecordSettings()
+    with records_engine.begin() as conn:
+        save_event(conn, _event(held_on="2033-05-05"), coordinator, 25833, limits)
+        later = save_event(conn, _event(held_on="2034-05-05"), coordinator, 25833, limits)
+    with records_engine.connect() as conn:
+        population = _stored_versions(conn, "inhabitants")
+        year_before, year_of = _runs(conn, 2033), _runs(conn, 2034)
+    assert population, "the population tables are in the indicator store"
+    with records_engine.begin() as conn:  # moved to another Bezirksregion of the same year
+        save_event(
+            conn,
+            EventUpdate(
+                **_event(held_on="2034-05-05", regions=["101002"]).model_dump(),
+                version=later["version"],
+            ),
+            coordinator,
+            25833,
+            limits,
+            later["id"],
+        )
+    with records_engine.connect() as conn:
+        assert _runs(conn, 2033) == year_before  # another year: not rewritten
+        after = _runs(conn, 2034)
+        changed = {code for code, run in after.items() if run != year_of[code]}
+        assert changed and changed <= {"101001", "101002", "1010", "10"} | {
+            c for c in after if c.startswith(("101001", "101002"))
+        }
+        assert _stored_versions(conn, "inhabitants") == population  # the store kept them
+        assert _values(conn, "bzr", "participation_events", 2034) == {"101002": 1}
