@@ -138,6 +138,36 @@ def indicators_list() -> None:
     console.print(table)
 
 
+@indicators_app.command("store")
+def indicators_store(
+    refresh: Annotated[
+        bool, typer.Option("--refresh", help="Compute what is missing first.")
+    ] = False,
+) -> None:
+    """The indicator store: published tables and values per region system, and the tables
+    that are computable but not stored yet (every command that loads data refreshes it)."""
+    from rich.table import Table
+
+    from cli.ingest import store_engine
+    from layers.materialize import refresh_store, store_summary
+
+    with store_engine(current_settings().store) as engine:
+        if refresh:
+            with engine.connect() as conn:
+                kept = refresh_store(conn, commit_each=True)
+            console.print(f"{kept:,} level tables computed")
+        with engine.connect() as conn:
+            summaries = store_summary(conn)
+    table = Table(title="Indikatorspeicher")
+    for column in ("system", "tables", "values", "missing"):
+        table.add_column(column, justify="left" if column == "system" else "right")
+    for row in summaries:
+        table.add_row(
+            row["system"], f"{row['tables']:,}", f"{row['values']:,}", f"{row['missing']:,}"
+        )
+    console.print(table)
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",

@@ -210,6 +210,34 @@ def stored_table(
     return rows, head.city_value, list(head.notes)
 
 
+def store_summary(conn: Connection) -> list[dict]:
+    """Per region system: level tables and values in the store, and the units (indicator ×
+    period) that are computable but not stored (0 after a refresh)."""
+    summaries = []
+    metas = all_indicators(conn)
+    systems = conn.execute(text("SELECT id, key FROM region_systems ORDER BY key")).all()
+    for system_id, key in systems:
+        stored = _stored_units(conn, [system_id], [m.id for m in metas])
+        missing = 0
+        for meta in metas:
+            try:
+                periods = stored_periods(conn, meta, system_id)
+            except LayerError:
+                continue
+            missing += sum((meta.id, system_id, p) not in stored for p in periods)
+        tables, values = conn.execute(
+            text(
+                "SELECT count(DISTINCT (t.indicator_id, t.level_id, t.period)), count(v.*) "
+                "FROM indicator_tables t JOIN region_levels l ON l.id = t.level_id "
+                "LEFT JOIN indicator_values v ON v.indicator_id = t.indicator_id "
+                "AND v.level_id = t.level_id AND v.period = t.period WHERE l.system_id = :s"
+            ),
+            {"s": system_id},
+        ).one()
+        summaries.append({"system": key, "tables": tables, "values": values, "missing": missing})
+    return summaries
+
+
 def refresh_store(
     conn: Connection,
     systems: list[int] | None = None,

@@ -178,6 +178,16 @@ def test_analysis_commands_on_berlin(berlin_url):
     assert bad.returncode == 1 and "number of classes must be 2–9" in bad.stderr
 
 
+@pytest.mark.mirror
+def test_indicator_store_status(berlin_url):
+    result = run("indicators", "store", env={"SOZIALRAUM_DATABASE_URL": berlin_url,
+                                             "COLUMNS": "200"})  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    line = next(row for row in result.stdout.splitlines() if "berlin-lor-2021" in row)
+    tables, values, missing = (int(c.strip().replace(",", "")) for c in line.split("│")[2:5])
+    assert tables > 600 and values > 100_000 and missing == 0
+
+
 def test_export_from_the_command_line(berlin_url, tmp_path):
     import pyogrio
 
