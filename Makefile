@@ -10,7 +10,7 @@ ifeq ($(strip $(SOZIALRAUM_DATA_MIRROR)),)
   endif
 endif
 
-.PHONY: demo test bench peer lint format setup system-deps browser clean-db
+.PHONY: demo test bench bench-scale peer lint format setup system-deps browser clean-db
 
 # make demo CITY=hamburg serves another city pack (data/cities/<city>); default: berlin
 demo: setup
@@ -21,6 +21,10 @@ test: setup browser
 
 bench: setup browser peer
 	$(BIN)/python -m bench
+
+# synthetic stores of 1× and 10× Berlin (BENCH_SCALES=1,10,100 for 100×)
+bench-scale: setup
+	$(BIN)/python -m bench.scale
 
 peer:
 	@scripts/setup-peer.sh
