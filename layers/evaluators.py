@@ -9,11 +9,13 @@ the values of its inputs.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from layers.aggregate import stored_rule_city, stored_rule_periods, stored_rule_values
@@ -75,13 +77,59 @@ def evaluator_of(meta: IndicatorMeta) -> Evaluator:
     return EVALUATORS[meta.rule]
 
 
+class ValuesMemo:
+    """Level values already computed on one database connection, keyed by the indicator's
+    data version (read before computing), so an entry is never used once its inputs changed;
+    bounded in rows. Formulas, ratios, composites and the small-number rules ask for the same
+    inputs again and again (the population of every level for every rate)."""
+
+    KEY = "sozialraum.level_values"
+
+    def __init__(self, max_rows: int) -> None:
+        self.max_rows = max_rows
+        self.rows = 0
+        self.entries: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
+
+    @classmethod
+    def of(cls, conn: Connection) -> ValuesMemo:
+        memo = conn.info.get(cls.KEY)
+        if memo is None:
+            memo = conn.info[cls.KEY] = cls(MEMO_ROWS)
+        return memo
+
+    def get(self, key: tuple) -> pd.DataFrame | None:
+        found = self.entries.get(key)
+        if found is not None:
+            self.entries.move_to_end(key)
+        return found
+
+    def put(self, key: tuple, frame: pd.DataFrame) -> None:
+        self.entries[key] = frame
+        self.rows += len(frame)
+        while self.rows > self.max_rows and len(self.entries) > 1:
+            _, dropped = self.entries.popitem(last=False)
+            self.rows -= len(dropped)
+
+
+MEMO_ROWS = 1_000_000  # rows of level values kept per connection
+_VERSION = text("SELECT version FROM data_versions WHERE system_id = :s AND indicator_id = :i")
+
+
 class _Registry:
     """:class:`layers.meta.Evaluate` by the registry."""
 
     def values(
         self, conn: Connection, meta: IndicatorMeta, target: Level, period: date
     ) -> pd.DataFrame:
-        return evaluator_of(meta).values(conn, meta, target, period, self)
+        version = conn.execute(_VERSION, {"s": target.system_id, "i": meta.id}).scalar()
+        key = (meta.id, target.id, period, version)
+        memo = ValuesMemo.of(conn)
+        found = memo.get(key) if version is not None else None
+        if found is None:
+            found = evaluator_of(meta).values(conn, meta, target, period, self)
+            if version is not None:
+                memo.put(key, found)
+        return found.copy()
 
     def periods(self, conn: Connection, meta: IndicatorMeta, system_id: int) -> list[date]:
         return evaluator_of(meta).periods(conn, meta, system_id, self)

@@ -113,3 +113,22 @@ def test_a_transaction_that_commits_late_still_changes_the_version(town):
         long.commit()
         after_long = data_version(reader)
         assert after_long != after_short  # the late commit is seen, the cache recomputes
+
+
+def test_level_values_on_one_connection_follow_the_data_version(town):
+    from layers.evaluators import ValuesMemo, level_values
+    from layers.levels import get_level
+    from layers.meta import get_indicator
+
+    with town.connect() as conn:
+        level, meta = get_level(conn, "town", "bzr"), get_indicator(conn, "inhabitants")
+        assert level_values(conn, meta, level, PERIOD)["value"].tolist() == [1600]
+        memo = ValuesMemo.of(conn)
+        assert len(memo.entries) == 1
+        level_values(conn, meta, level, PERIOD)["value"] = 0  # a copy: the memo is unharmed
+        assert level_values(conn, meta, level, PERIOD)["value"].tolist() == [1600]
+        _set(conn, "inhabitants", "010101", 200)  # same connection, same transaction
+        assert level_values(conn, meta, level, PERIOD)["value"].tolist() == [1700]
+        memo.max_rows = 1
+        memo.put(("x",), level_values(conn, meta, level, PERIOD))
+        assert memo.rows <= 1 and len(memo.entries) == 1
