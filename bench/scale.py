@@ -47,7 +47,12 @@ from web.settings import Settings, WebSettings
 SOURCE = "berlin-lor-2021"
 SYSTEM = "scale"
 LEVELS = ("bezirk", "pgr", "bzr", "plr")
-INDICATORS = ("inhabitants", "inhabitants_foreigners", "inhabitants_age_below_6")
+INDICATORS = (
+    "inhabitants",
+    "inhabitants_foreigners",
+    "inhabitants_age_below_6",
+    "inhabitants_age_6_15",
+)
 SRID = 25833
 MITTE_Z12 = (12, 2200, 1343)
 
@@ -174,7 +179,7 @@ def _reads(url: str) -> dict[str, float]:
     profiles = ProfileSettings(  # the synthetic system belongs to no city pack
         population="inhabitants",
         key_indicators=["inhabitants", "share_foreigners", "share_age_below_6"],
-        age_bands=["inhabitants_age_below_6"],
+        age_bands=["inhabitants_age_below_6", "inhabitants_age_6_15"],
     )
     app = create_app(
         Settings(
