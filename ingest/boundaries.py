@@ -261,6 +261,8 @@ def _load_levels(
             run_id=run_id,
             area_srid=plan.area_srid or srid,
         )
+    # the parents and the checks that follow join the new regions: plan them on real counts
+    conn.execute(text("ANALYZE regions"))
     for level in plan.levels:
         if level.reference is not None:
             _ref, ref_layer = level.reference
