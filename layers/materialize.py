@@ -13,6 +13,7 @@ is never kept (the triggers of migration 0009 bump the version and drop stale ta
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -61,9 +62,8 @@ def compute_unit(
             continue
         rows["parent_value"] = np.nan
         if above is not None and meta.aggregation != "none":
-            valid = above.set_index("code")["value"].where(
-                above.set_index("code")["status"] == "valid"
-            )
+            shown = above.set_index("code")
+            valid = shown["value"].where(shown["status"] == "valid")
             rows["parent_value"] = rows["parent_code"].map(valid)
         tables.append(LevelTable(level, rows, city, notes))
         above = rows
@@ -217,14 +217,7 @@ def store_summary(conn: Connection) -> list[dict]:
     metas = all_indicators(conn)
     systems = conn.execute(text("SELECT id, key FROM region_systems ORDER BY key")).all()
     for system_id, key in systems:
-        stored = _stored_units(conn, [system_id], [m.id for m in metas])
-        missing = 0
-        for meta in metas:
-            try:
-                periods = stored_periods(conn, meta, system_id)
-            except LayerError:
-                continue
-            missing += sum((meta.id, system_id, p) not in stored for p in periods)
+        missing = sum(1 for _ in missing_units(conn, metas, [system_id]))
         tables, values = conn.execute(
             text(
                 "SELECT count(DISTINCT (t.indicator_id, t.level_id, t.period)), count(v.*) "
@@ -253,8 +246,22 @@ def refresh_store(
     if systems is None:
         systems = list(conn.execute(text("SELECT id FROM region_systems ORDER BY id")).scalars())
     metas = [m for m in all_indicators(conn) if keys is None or m.key in keys]
-    stored = _stored_units(conn, systems, [m.id for m in metas])
     kept = 0
+    for meta, system_id, period in list(missing_units(conn, metas, systems)):
+        if stop is not None and stop.is_set():
+            break
+        kept += _refresh_unit(conn, meta, system_id, period)
+        if commit_each:
+            conn.commit()
+    return kept
+
+
+def missing_units(
+    conn: Connection, metas: list[IndicatorMeta], systems: list[int]
+) -> Iterator[tuple[IndicatorMeta, int, date]]:
+    """(indicator, system, period) of every computable unit not stored at its current
+    version."""
+    stored = _stored_units(conn, systems, [m.id for m in metas])
     for meta in metas:
         for system_id in systems:
             try:
@@ -262,13 +269,8 @@ def refresh_store(
             except LayerError:
                 continue
             for period in periods:
-                if stop is not None and stop.is_set():
-                    return kept
                 if (meta.id, system_id, period) not in stored:
-                    kept += _refresh_unit(conn, meta, system_id, period)
-                    if commit_each:
-                        conn.commit()
-    return kept
+                    yield meta, system_id, period
 
 
 def _refresh_unit(conn: Connection, meta: IndicatorMeta, system_id: int, period: date) -> int:

@@ -128,3 +128,20 @@ def load_town(engine, tmp_path: Path, settings: DataSettings, srid: int) -> None
             settings,
             srid=srid,
         )
+
+
+def load_town_values(engine, path: Path, settings: DataSettings, columns: dict, period, **flags):
+    """Load a table of the town's Planungsräume (codes in ``Nr``) with the shared catalog."""
+    from ingest.statistics import ingest_statistics_file
+
+    return ingest_statistics_file(
+        engine,
+        str(path),
+        settings.model_copy(update={"catalog_dir": PROJECT_ROOT / "data" / "indicators"}),
+        system="town",
+        level="plr",
+        code_column="Nr",
+        columns=columns,
+        period=period,
+        **flags,
+    )

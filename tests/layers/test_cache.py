@@ -8,12 +8,10 @@ from datetime import date
 
 import pytest
 from conftest import SRID
-from geodata import load_town
+from geodata import load_town, load_town_values
 from sqlalchemy import text
 
-from ingest.statistics import ingest_statistics_file
 from layers.cache import LayerCache, data_version
-from spatial.settings import PROJECT_ROOT
 
 PERIOD = date(2024, 12, 31)
 
@@ -23,23 +21,12 @@ def town(engine, tmp_path, data_settings):
     load_town(engine, tmp_path, data_settings, SRID)
     table = tmp_path / "ew.csv"
     table.write_text("Nr;EW;Ausl;U6\n010101;100;50;5\n010102;1000;100;60\n010103;500;20;30\n")
-    settings = data_settings.model_copy(
-        update={"catalog_dir": PROJECT_ROOT / "data" / "indicators"}
-    )
-    ingest_statistics_file(
-        engine,
-        str(table),
-        settings,
-        system="town",
-        level="plr",
-        code_column="Nr",
-        columns={
-            "EW": "inhabitants",
-            "Ausl": "inhabitants_foreigners",
-            "U6": "inhabitants_age_below_6",
-        },
-        period=PERIOD,
-    )
+    columns = {
+        "EW": "inhabitants",
+        "Ausl": "inhabitants_foreigners",
+        "U6": "inhabitants_age_below_6",
+    }
+    load_town_values(engine, table, data_settings, columns, PERIOD)
     return engine
 
 

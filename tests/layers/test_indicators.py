@@ -7,14 +7,12 @@ from datetime import date
 
 import pytest
 from conftest import SRID
-from geodata import load_town
+from geodata import load_town, load_town_values
 from sqlalchemy import text
 
-from ingest.statistics import ingest_statistics_file
 from layers.errors import NotComputable, NotFound
 from layers.indicators import get_indicator, indicator_table, stored_periods
 from layers.levels import get_level
-from spatial.settings import PROJECT_ROOT
 
 LOR = "berlin-lor-2021"
 LEVELS = ("plr", "bzr", "pgr", "bezirk")
@@ -85,23 +83,8 @@ def town(engine, tmp_path, data_settings):
         "Nr;EW;Ausl;Anteil\n010101;100;50;50\n010102;1000;100;10\n010103;.;.;.\n",
         encoding="utf-8",
     )
-    settings = data_settings.model_copy(
-        update={"catalog_dir": PROJECT_ROOT / "data" / "indicators"}
-    )
-    ingest_statistics_file(
-        engine,
-        str(table),
-        settings,
-        system="town",
-        level="plr",
-        code_column="Nr",
-        columns={
-            "EW": "inhabitants",
-            "Ausl": "inhabitants_foreigners",
-            "Anteil": "share_foreigners",
-        },
-        period=date(2024, 12, 31),
-    )
+    columns = {"EW": "inhabitants", "Ausl": "inhabitants_foreigners", "Anteil": "share_foreigners"}
+    load_town_values(engine, table, data_settings, columns, date(2024, 12, 31))
     return engine
 
 
@@ -123,16 +106,8 @@ def test_a_region_of_unknown_population_is_suppressed(town, tmp_path, data_setti
     """010103 has no population on record: its share may rest on very few people."""
     table = tmp_path / "mig.csv"
     table.write_text("Nr;Mig\n010101;20\n010102;30\n010103;40\n", encoding="utf-8")
-    ingest_statistics_file(
-        town,
-        str(table),
-        data_settings.model_copy(update={"catalog_dir": PROJECT_ROOT / "data" / "indicators"}),
-        system="town",
-        level="plr",
-        code_column="Nr",
-        columns={"Mig": "inhabitants_with_migration_background"},
-        period=date(2024, 12, 31),
-    )
+    columns = {"Mig": "inhabitants_with_migration_background"}
+    load_town_values(town, table, data_settings, columns, date(2024, 12, 31))
     with town.begin() as conn:
         conn.execute(
             text("UPDATE indicators SET min_population = 300 WHERE key = :k"),
@@ -156,16 +131,8 @@ def test_a_ratio_sums_numerator_and_denominator_over_the_same_children(
     the two Planungsräume that have both (150 / 1,100), flagged partial — not 150 / 1,600."""
     table = tmp_path / "ew2.csv"
     table.write_text("Nr;EW;Ausl\n010101;100;50\n010102;1000;100\n010103;500;.\n")
-    ingest_statistics_file(
-        town,
-        str(table),
-        data_settings.model_copy(update={"catalog_dir": PROJECT_ROOT / "data" / "indicators"}),
-        system="town",
-        level="plr",
-        code_column="Nr",
-        columns={"EW": "inhabitants", "Ausl": "inhabitants_foreigners"},
-        period=date(2023, 12, 31),
-    )
+    columns = {"EW": "inhabitants", "Ausl": "inhabitants_foreigners"}
+    load_town_values(town, table, data_settings, columns, date(2023, 12, 31))
     with town.connect() as conn:
         bzr = indicator_table(conn, "town", "bzr", "share_foreigners", date(2023, 12, 31))
     row = bzr.rows.iloc[0]

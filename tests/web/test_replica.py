@@ -17,7 +17,7 @@ import httpx
 import psycopg
 import pytest
 from conftest import SRID, accessible_tempdir
-from geodata import X0, Y0, load_town
+from geodata import X0, Y0, load_town, load_town_values
 from people import square
 from pyproj import Transformer
 from sqlalchemy import text
@@ -26,12 +26,11 @@ from webserver import spawn_app
 
 from accounts.tokens import create_token
 from accounts.users import add_user
-from ingest.statistics import ingest_statistics_file
 from layers.materialize import refresh_store
 from layers.registry import register_analysis_indicators
 from spatial import store
 from spatial.cluster import EmbeddedCluster
-from spatial.settings import PROJECT_ROOT, DataSettings
+from spatial.settings import DataSettings
 from spatial.store import make_engine, migrate
 
 PERIOD = date(2024, 12, 31)
@@ -56,17 +55,8 @@ def _load(url: str, tmp_path, population: int) -> None:
     try:
         if population == 100:
             load_town(engine, tmp_path, settings, SRID)
-        ingest_statistics_file(
-            engine,
-            str(table),
-            settings.model_copy(update={"catalog_dir": PROJECT_ROOT / "data" / "indicators"}),
-            system="town",
-            level="plr",
-            code_column="Nr",
-            columns={"EW": "inhabitants"},
-            period=PERIOD,
-            force=True,
-            replace=True,
+        load_town_values(
+            engine, table, settings, {"EW": "inhabitants"}, PERIOD, force=True, replace=True
         )
         with engine.begin() as conn:
             register_analysis_indicators(conn, settings)
