@@ -212,6 +212,13 @@ def _load_levels(
     loading = [
         lvl for lvl in plan.levels if plan.only_levels is None or lvl.key in plan.only_levels
     ]
+    # parents by prefix are written with the regions: no second pass over the rows
+    by_rank = sorted(plan.levels, key=lambda lvl: lvl.rank)
+    prefix = {
+        child.key: parent.code_length
+        for parent, child in itertools.pairwise(by_rank)
+        if child.parent_by == "prefix"
+    }
     for level in loading:
         if level.layer is None:
             continue
@@ -231,7 +238,8 @@ def _load_levels(
                 """
                 INSERT INTO regions (system_id, level_id, code, name, parent_code, geom, area_m2,
                                      run_id)
-                SELECT :system_id, :level_id, code, name, parent_code, geom,
+                SELECT :system_id, :level_id, code, name,
+                       coalesce(left(code, CAST(:prefix AS integer)), parent_code), geom,
                        ST_Area(ST_Transform(geom, :area_srid)), :run
                 FROM boundary_stage WHERE level_key = :key ORDER BY feature_index
                 """
@@ -242,6 +250,7 @@ def _load_levels(
                 "run": run_id,
                 "key": level.key,
                 "area_srid": plan.area_srid or srid,
+                "prefix": prefix.get(level.key),
             },
         )
         level.repaired_geometries = len(repaired)
@@ -267,7 +276,6 @@ def _load_levels(
         if level.reference is not None:
             _ref, ref_layer = level.reference
             stage_layer(conn, _in_known_crs(ref_layer, srid), f"<ref>{level.key}", srid)
-    by_rank = sorted(plan.levels, key=lambda lvl: lvl.rank)
     for parent, child in itertools.pairwise(by_rank):
         if plan.only_levels is None or child.key in plan.only_levels | plan.reparent:
             hierarchy.assign_parents(
@@ -323,11 +331,14 @@ def _run_checks(
     result: IngestResult,
 ) -> None:
     by_rank = sorted(plan.levels, key=lambda lvl: lvl.rank)
+    # siblings can only overlap anew where regions or their parents changed in this load
+    changed = None if plan.only_levels is None else plan.only_levels | plan.reparent
     for level in by_rank:
         result.checks.append(hierarchy.check_unique_codes(conn, level.key, level_ids[level.key]))
-        result.checks.append(
-            hierarchy.check_sibling_overlaps(conn, level.key, level_ids[level.key])
-        )
+        if changed is None or level.key in changed:
+            result.checks.append(
+                hierarchy.check_sibling_overlaps(conn, level.key, level_ids[level.key])
+            )
     for parent, child in itertools.pairwise(by_rank):
         result.checks.append(
             hierarchy.check_parents(conn, child.key, level_ids[child.key], level_ids[parent.key])

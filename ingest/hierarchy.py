@@ -153,10 +153,37 @@ def assign_parents(
     """Fill ``parent_code`` of a level by prefix or by the parent with the largest overlap."""
     if parent_by == "prefix":
         conn.execute(
-            text("UPDATE regions SET parent_code = left(code, :len) WHERE level_id = :level_id"),
+            text(
+                "UPDATE regions SET parent_code = left(code, :len) WHERE level_id = :level_id "
+                "AND parent_code IS DISTINCT FROM left(code, :len)"
+            ),
             {"len": parent_code_length, "level_id": level_id},
         )
     elif parent_by == "containment":
+        # A parent that covers the child has the largest overlap without measuring it; the
+        # prepared geometry of each parent is reused across its children (parents outside),
+        # so only children that straddle a boundary pay for intersections.
+        params = {"level_id": level_id, "parent_level_id": parent_level_id}
+        conn.execute(
+            text("UPDATE regions SET parent_code = NULL WHERE level_id = :level_id"), params
+        )
+        conn.execute(
+            text(
+                """
+                UPDATE regions c SET parent_code = k.parent_code
+                FROM (
+                    SELECT DISTINCT ON (c.id) c.id, p.code AS parent_code
+                    FROM regions p
+                    JOIN regions c ON c.level_id = :level_id AND c.geom @ p.geom
+                      AND ST_Covers(p.geom, c.geom)
+                    WHERE p.level_id = :parent_level_id
+                    ORDER BY c.id, p.code
+                ) k
+                WHERE c.id = k.id
+                """
+            ),
+            params,
+        )
         conn.execute(
             text(
                 """
@@ -166,10 +193,10 @@ def assign_parents(
                       AND ST_Intersects(p.geom, c.geom)
                     ORDER BY ST_Area(ST_Intersection(p.geom, c.geom)) DESC, p.code
                     LIMIT 1)
-                WHERE c.level_id = :level_id
+                WHERE c.level_id = :level_id AND c.parent_code IS NULL
                 """
             ),
-            {"level_id": level_id, "parent_level_id": parent_level_id},
+            params,
         )
     # parent_by == "field": parent codes were loaded with the features
 

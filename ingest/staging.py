@@ -39,16 +39,21 @@ def stage_layer(conn: Connection, layer: RegionLayer, level_key: str, srid: int)
             )
         ),
     )
+    # validity is tested once per feature; repairs and the transform only where needed
+    repaired = "CASE WHEN v.ok THEN v.g ELSE ST_MakeValid(v.g) END"
+    if layer.epsg != srid:
+        repaired = f"ST_MakeValid(ST_Transform({repaired}, :srid))"
     conn.execute(
         text(
-            """
-            UPDATE boundary_stage
-            SET was_valid = ST_IsValid(ST_SetSRID(geom, :src)),
-                invalid_reason = CASE WHEN ST_IsValid(ST_SetSRID(geom, :src)) THEN NULL
-                                      ELSE ST_IsValidReason(ST_SetSRID(geom, :src)) END,
-                geom = ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_Transform(
-                           ST_MakeValid(ST_SetSRID(geom, :src)), :srid)), 3))
-            WHERE level_key = :key
+            f"""
+            UPDATE boundary_stage b
+            SET was_valid = v.ok,
+                invalid_reason = CASE WHEN v.ok THEN NULL ELSE ST_IsValidReason(v.g) END,
+                geom = ST_Multi(ST_CollectionExtract({repaired}, 3))
+            FROM (SELECT feature_index, g, ST_IsValid(g) AS ok
+                  FROM (SELECT feature_index, ST_SetSRID(geom, :src) AS g FROM boundary_stage
+                        WHERE level_key = :key) s) v
+            WHERE b.level_key = :key AND b.feature_index = v.feature_index
             """
         ),
         {"src": layer.epsg, "srid": srid, "key": level_key},

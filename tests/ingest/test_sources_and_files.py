@@ -8,7 +8,8 @@ import zipfile
 
 import pytest
 from conftest import SRID, table_counts
-from geodata import grid, write
+from geodata import X0, Y0, grid, write
+from shapely.geometry import box
 from sqlalchemy import text
 
 from ingest.errors import DownloadError, IngestError
@@ -163,3 +164,37 @@ def test_reloading_a_changed_level_needs_force(engine, tmp_path, data_settings):
     )
     assert result.summary[0]["features"] == 3
     assert table_counts(engine)["regions"] == 3
+
+
+def test_a_straddling_region_gets_the_parent_it_overlaps_most(engine, tmp_path, data_settings):
+    """Regions a parent covers take it without measuring; one that straddles the border is
+    measured and goes to the parent with the larger share, whatever its corner lies in."""
+    coarse = write(grid(["West", "East"], size=2000, columns=2), tmp_path / "districts.gpkg")
+    fine = grid(["inside", "straddling"], size=1000, columns=2)
+    # 'straddling' spans x = 1.6–2.6 km: 0.4 km² in West, 0.6 km² in East
+    fine.loc[1, "geometry"] = box(X0 + 1600, Y0, X0 + 2600, Y0 + 1000)
+    base = {"system": "border", "city": "Bordertown"}
+    ingest_file(
+        engine,
+        str(coarse),
+        FileLevel(level="district", fields=FieldMap("code", "name"), **base),
+        data_settings,
+        srid=SRID,
+    )
+    ingest_file(
+        engine,
+        str(write(fine, tmp_path / "fine.gpkg")),
+        FileLevel(level="block", fields=FieldMap("code", "name"), **base),
+        data_settings,
+        srid=SRID,
+    )
+    with engine.connect() as conn:
+        parents = dict(
+            conn.execute(
+                text(
+                    "SELECT r.code, r.parent_code FROM regions r "
+                    "JOIN region_levels l ON l.id = r.level_id WHERE l.key = 'block'"
+                )
+            ).all()
+        )
+    assert parents == {"inside": "West", "straddling": "East"}
