@@ -161,42 +161,30 @@ def assign_parents(
         )
     elif parent_by == "containment":
         # A parent that covers the child has the largest overlap without measuring it; the
-        # prepared geometry of each parent is reused across its children (parents outside),
-        # so only children that straddle a boundary pay for intersections.
-        params = {"level_id": level_id, "parent_level_id": parent_level_id}
-        conn.execute(
-            text("UPDATE regions SET parent_code = NULL WHERE level_id = :level_id"), params
-        )
+        # covering pairs are found with parents outside, so each parent's prepared geometry
+        # serves all its children, and only children no parent covers pay for intersections.
         conn.execute(
             text(
                 """
-                UPDATE regions c SET parent_code = k.parent_code
-                FROM (
+                WITH covering AS MATERIALIZED (
                     SELECT DISTINCT ON (c.id) c.id, p.code AS parent_code
                     FROM regions p
                     JOIN regions c ON c.level_id = :level_id AND c.geom @ p.geom
                       AND ST_Covers(p.geom, c.geom)
                     WHERE p.level_id = :parent_level_id
                     ORDER BY c.id, p.code
-                ) k
-                WHERE c.id = k.id
-                """
-            ),
-            params,
-        )
-        conn.execute(
-            text(
-                """
-                UPDATE regions c SET parent_code = (
+                )
+                UPDATE regions c SET parent_code = coalesce(k.parent_code, (
                     SELECT p.code FROM regions p
                     WHERE p.level_id = :parent_level_id AND p.geom && c.geom
                       AND ST_Intersects(p.geom, c.geom)
                     ORDER BY ST_Area(ST_Intersection(p.geom, c.geom)) DESC, p.code
-                    LIMIT 1)
-                WHERE c.level_id = :level_id AND c.parent_code IS NULL
+                    LIMIT 1))
+                FROM regions x LEFT JOIN covering k ON k.id = x.id
+                WHERE x.id = c.id AND x.level_id = :level_id
                 """
             ),
-            params,
+            {"level_id": level_id, "parent_level_id": parent_level_id},
         )
     # parent_by == "field": parent codes were loaded with the features
 

@@ -117,30 +117,8 @@ def test_levels_from_files_nest_by_containment(engine, tmp_path, data_settings):
     coarse = write(grid(["West", "East"], size=2000, columns=2), tmp_path / "districts.gpkg")
     fine = write(grid([f"q{i}" for i in range(8)], size=1000, columns=4), tmp_path / "q.gpkg")
     base = {"system": "anytown", "city": "Anytown", "system_name": "Anytown quarters"}
-    ingest_file(
-        engine,
-        str(coarse),
-        FileLevel(level="district", fields=FieldMap("code", "name"), **base),
-        data_settings,
-        srid=SRID,
-    )
-    result = ingest_file(
-        engine,
-        str(fine),
-        FileLevel(level="quarter", fields=FieldMap("code", "name"), **base),
-        data_settings,
-        srid=SRID,
-    )
+    result, parents = _load_nested(engine, data_settings, base, coarse, ("quarter", fine))
     with engine.connect() as conn:
-        parents = dict(
-            conn.execute(
-                text(
-                    "SELECT r.code, r.parent_code FROM regions r "
-                    "JOIN region_levels l ON l.id = r.level_id "
-                    "WHERE l.key = 'quarter'"
-                )
-            ).all()
-        )
         ranks = dict(conn.execute(text("SELECT key, rank FROM region_levels")).all())
     assert ranks == {"district": 0, "quarter": 1}
     # Quarters 0,1,4,5 lie in the western 2 km square, 2,3,6,7 in the eastern one.
@@ -174,17 +152,26 @@ def test_a_straddling_region_gets_the_parent_it_overlaps_most(engine, tmp_path, 
     # 'straddling' spans x = 1.6–2.6 km: 0.4 km² in West, 0.6 km² in East
     fine.loc[1, "geometry"] = box(X0 + 1600, Y0, X0 + 2600, Y0 + 1000)
     base = {"system": "border", "city": "Bordertown"}
+    fine_path = write(fine, tmp_path / "fine.gpkg")
+    _, parents = _load_nested(engine, data_settings, base, coarse, ("block", fine_path))
+    assert parents == {"inside": "West", "straddling": "East"}
+
+
+def _load_nested(engine, data_settings, base: dict, districts, fine: tuple) -> tuple:
+    """Load ``districts`` as level 'district', then the file of ``fine = (level, path)``
+    below it; returns the second load's result and the fine level's parent codes."""
     ingest_file(
         engine,
-        str(coarse),
+        str(districts),
         FileLevel(level="district", fields=FieldMap("code", "name"), **base),
         data_settings,
         srid=SRID,
     )
-    ingest_file(
+    level, path = fine
+    result = ingest_file(
         engine,
-        str(write(fine, tmp_path / "fine.gpkg")),
-        FileLevel(level="block", fields=FieldMap("code", "name"), **base),
+        str(path),
+        FileLevel(level=level, fields=FieldMap("code", "name"), **base),
         data_settings,
         srid=SRID,
     )
@@ -193,8 +180,9 @@ def test_a_straddling_region_gets_the_parent_it_overlaps_most(engine, tmp_path, 
             conn.execute(
                 text(
                     "SELECT r.code, r.parent_code FROM regions r "
-                    "JOIN region_levels l ON l.id = r.level_id WHERE l.key = 'block'"
-                )
+                    "JOIN region_levels l ON l.id = r.level_id WHERE l.key = :level"
+                ),
+                {"level": level},
             ).all()
         )
-    assert parents == {"inside": "West", "straddling": "East"}
+    return result, parents
