@@ -4,6 +4,7 @@ region level of a system, its districts) a coordinator works in; passwords hashe
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 
 from argon2 import PasswordHasher
@@ -17,6 +18,8 @@ ROLES = ("viewer", "coordinator", "admin")
 ROLE_LABELS = {"viewer": "Lesen", "coordinator": "Koordination", "admin": "Administration"}
 MIN_PASSWORD = 10
 _HASHER = PasswordHasher()
+# each check holds 64 MiB: a burst of sign-ins waits here instead of exhausting memory
+_HASHING = threading.BoundedSemaphore(4)
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
 
 
@@ -146,22 +149,28 @@ def disable_user(conn: Connection, username: str) -> User:
     """Disable an account and end its sessions and tokens (the user and their history stay)."""
     user = get_user(conn, username)
     conn.execute(text("UPDATE users SET active = false WHERE id = :id"), {"id": user.id})
-    conn.execute(text("DELETE FROM user_sessions WHERE user_id = :id"), {"id": user.id})
-    conn.execute(
-        text("UPDATE api_tokens SET revoked_at = now() WHERE user_id = :id AND revoked_at IS NULL"),
-        {"id": user.id},
-    )
+    _end_access(conn, user.id)
     return get_user(conn, username)
 
 
+def _end_access(conn: Connection, user_id: int) -> None:
+    """End every session and revoke every token of the user."""
+    conn.execute(text("DELETE FROM user_sessions WHERE user_id = :id"), {"id": user_id})
+    conn.execute(
+        text("UPDATE api_tokens SET revoked_at = now() WHERE user_id = :id AND revoked_at IS NULL"),
+        {"id": user_id},
+    )
+
+
 def set_password(conn: Connection, username: str, password: str) -> None:
-    """A new password; the user's open sessions end."""
+    """A new password; the user's open sessions end and their API tokens are revoked (whoever
+    knew the old password may have made one)."""
     user = get_user(conn, username)
     conn.execute(
         text("UPDATE users SET password_hash = :h WHERE id = :id"),
         {"h": hash_password(password), "id": user.id},
     )
-    conn.execute(text("DELETE FROM user_sessions WHERE user_id = :id"), {"id": user.id})
+    _end_access(conn, user.id)
 
 
 def authenticate(conn: Connection, username: str, password: str) -> User | None:
@@ -192,10 +201,11 @@ def authenticate(conn: Connection, username: str, password: str) -> User | None:
 
 
 def _safe_verify(hashed: str, password: str) -> bool:
-    try:
-        return _HASHER.verify(hashed, password)
-    except (VerificationError, InvalidHashError):
-        return False
+    with _HASHING:
+        try:
+            return _HASHER.verify(hashed, password)
+        except (VerificationError, InvalidHashError):
+            return False
 
 
 _DUMMY_HASH = _HASHER.hash("not a password of anyone")

@@ -1,5 +1,5 @@
 """``sozialraum users …``: accounts from the command line (add, list, disable, set-password,
-token)."""
+token, tokens, revoke-token)."""
 
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ def users_disable(username: str) -> None:
 
 @users_app.command("set-password")
 def users_set_password(username: str, password_stdin: PasswordStdin = False) -> None:
-    """Set a new password (open sessions end)."""
+    """Set a new password (open sessions end, API tokens are revoked)."""
     from accounts.users import set_password
 
     password = _password(password_stdin)
@@ -99,10 +99,45 @@ def users_set_password(username: str, password_stdin: PasswordStdin = False) -> 
 def users_token(
     username: str,
     name: Annotated[str, typer.Option(help="What the token is for.")] = "api",
+    days: Annotated[int, typer.Option(help="Days the token is valid (1–366).")] = 90,
 ) -> None:
     """Create an API bearer token (printed once; only its digest is stored)."""
     from accounts.tokens import create_token
 
     with store_engine(current_settings().store) as engine, engine.begin() as conn:
-        secret = create_token(conn, username, name)
+        secret = create_token(conn, username, name, days)
     print(secret)
+
+
+def _when(moment) -> str:
+    return moment.strftime("%d.%m.%Y %H:%M") if moment else "–"
+
+
+@users_app.command("tokens")
+def users_tokens(username: str) -> None:
+    """List a user's API tokens: name, state, created, expires, last used (never secrets)."""
+    from accounts.tokens import list_tokens
+
+    with store_engine(current_settings().store) as engine, engine.connect() as conn:
+        tokens = list_tokens(conn, username)
+    table = Table(title=f"Tokens von {username}")
+    for column in ("id", "name", "state", "created", "expires", "last used"):
+        table.add_column(column)
+    for t in tokens:
+        table.add_row(
+            str(t["id"]),
+            t["name"],
+            t["state"],
+            *(_when(t[k]) for k in ("created_at", "expires_at", "last_used_at")),
+        )
+    console.print(table)
+
+
+@users_app.command("revoke-token")
+def users_revoke_token(username: str, token_id: int) -> None:
+    """Revoke one API token of a user (by the id `tokens` lists); the others stay valid."""
+    from accounts.tokens import revoke_token
+
+    with store_engine(current_settings().store) as engine, engine.begin() as conn:
+        revoke_token(conn, username, token_id)
+    console.print(f"token {token_id} of {username} revoked")

@@ -5,9 +5,8 @@ the standalone HTML for print and the PDF (WeasyPrint: A4, page numbers, table o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from urllib.parse import unquote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markdown_it import MarkdownIt
@@ -23,11 +22,9 @@ from profiles.pictures import (
     points_map_svg,
     stacked_series_svg,
 )
-from records.vocabulary import slug
-from spatial.settings import DEPLOYMENT
+from records.vocabulary import de_timestamp, slug
 
 TEMPLATES = Path(__file__).parent / "templates"
-LOCAL_TIME = ZoneInfo(DEPLOYMENT.timezone)
 # CommonMark with tables; raw HTML is escaped and unsafe link schemes (javascript:, data:) are
 # refused by the parser's link validation, so written text cannot inject markup or scripts
 _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
@@ -50,9 +47,7 @@ _ENV = Environment(
 _ENV.filters["de_date"] = lambda d: f"{d:%d.%m.%Y}" if d else ""
 _ENV.filters["de_number"] = _number
 _ENV.filters["markdown"] = render_markdown
-_ENV.filters["de_timestamp"] = lambda iso: (
-    datetime.fromisoformat(iso).astimezone(LOCAL_TIME).strftime("%d.%m.%Y %H:%M") if iso else ""
-)
+_ENV.filters["de_timestamp"] = de_timestamp
 
 
 @dataclass(frozen=True)
@@ -134,11 +129,36 @@ def render_document(profile: Profile) -> str:
     )
 
 
-def render_pdf(profile: Profile) -> bytes:
-    """The profile as PDF/A4 with page numbers and a table of contents with page numbers."""
+def _own_resources():
+    """WeasyPrint's fetcher limited to what a profile is made of: ``data:`` URIs (its pictures)
+    and files of the profile templates. Written text may name any URL (``![](http://…)``), and
+    an anonymous reader may ask for the PDF: nothing else is ever requested (no server-side
+    request forgery, no local files)."""
+    from weasyprint.urls import URLFetcher
+
+    own = TEMPLATES.resolve()
+
+    class OwnResources(URLFetcher):
+        def fetch(self, url, headers=None):
+            if url.startswith("file:"):
+                path = Path(unquote(urlsplit(url).path)).resolve()
+                if not path.is_relative_to(own):
+                    raise ValueError(f"not a file of the profile templates: {url}")
+            return super().fetch(url, headers)
+
+    return OwnResources(allowed_protocols={"data", "file"}, allow_redirects=False, timeout=2)
+
+
+def html_to_pdf(document: str) -> bytes:
+    """A standalone HTML document as PDF; resources only from ``_own_resources``."""
     from weasyprint import HTML  # imported when needed: loading it takes ~0.5 s
 
-    return HTML(string=render_document(profile)).write_pdf()
+    return HTML(string=document, base_url=str(TEMPLATES), url_fetcher=_own_resources()).write_pdf()
+
+
+def render_pdf(profile: Profile) -> bytes:
+    """The profile as PDF/A4 with page numbers and a table of contents with page numbers."""
+    return html_to_pdf(render_document(profile))
 
 
 def file_name(profile: Profile, extension: str = "pdf") -> str:

@@ -1,8 +1,15 @@
-"""The controlled lists of projects and participation events (German labels as stored)."""
+"""The controlled lists of projects and participation events (German labels as stored), and
+how moments are written for readers (in the deployment's time zone, never the server's)."""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from spatial.settings import DEPLOYMENT
+
+LOCAL_TIME = ZoneInfo(DEPLOYMENT.timezone)
 
 PROJECT_STATUSES = ("Idee", "in Planung", "laufend", "abgeschlossen", "eingestellt")
 STATUS_COLOURS = {
@@ -62,3 +69,12 @@ def check_choice(value: str, allowed: tuple[str, ...], what: str) -> str:
     if value not in allowed:
         raise ValueError(f"unknown {what} {value!r}; allowed: {', '.join(allowed)}")
     return value
+
+
+def de_timestamp(moment: datetime | str | None) -> str:
+    """``dd.mm.yyyy hh:mm`` in the deployment's time zone (a stored moment is UTC-aware)."""
+    if not moment:
+        return ""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.astimezone(LOCAL_TIME).strftime("%d.%m.%Y %H:%M")

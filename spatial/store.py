@@ -75,8 +75,17 @@ def _server_connection(url: str) -> psycopg.Connection:
     )
 
 
-def make_engine(url: str, pool_size: int = 5) -> Engine:
-    return create_engine(normalise_url(url), pool_size=pool_size, pool_pre_ping=True, future=True)
+def make_engine(url: str, pool_size: int = 5, pool_timeout: float = 30) -> Engine:
+    """An engine with a bounded pool (``pool_size`` kept, as many again on demand) that checks
+    a connection before lending it, so a restarted server is reconnected to."""
+    return create_engine(
+        normalise_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_timeout=pool_timeout,
+        pool_pre_ping=True,
+        future=True,
+    )
 
 
 def alembic_config(url: str, srid: int):

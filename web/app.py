@@ -13,7 +13,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from accounts.users import AccountError, UnknownUser
 from layers.cache import LayerCache
@@ -45,11 +46,15 @@ from web.routers import (
     users,
     workspace,
 )
+from web.routers.health import RETRY_AFTER
 from web.settings import Settings
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger("uvicorn.error")  # shown wherever uvicorn logs
 
+
+UNAVAILABLE = "the database is not available at the moment; try again in a few seconds"
+UNAVAILABLE_DE = "Die Datenbank ist gerade nicht erreichbar. Bitte gleich noch einmal versuchen."
 
 _STATUS = (
     (NotFound | RecordNotFound | UnknownUser, 404),
@@ -74,12 +79,13 @@ def create_app(config: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        engine = make_engine(resolve_database_url(store), pool_size=settings.pool_size)
+        pool = {"pool_size": settings.pool_size, "pool_timeout": settings.pool_timeout}
+        engine = make_engine(resolve_database_url(store), **pool)
         app.state.engine = engine
         # read-only requests may go to a streaming replica; writes always to the primary
         reader = engine
         if store.database_read_url:
-            reader = make_engine(store.database_read_url, pool_size=settings.pool_size)
+            reader = make_engine(store.database_read_url, **pool)
         app.state.read_engine = reader
         refresher = StoreRefresher(engine) if settings.refresh_store else None
         app.state.refresher = refresher
@@ -130,6 +136,19 @@ def create_app(config: Settings | None = None) -> FastAPI:
         if pages.wants_html(request):
             return pages.error_page(request, 422, message)
         return JSONResponse(status_code=422, content={"detail": message})
+
+    async def _outage(request: Request, exc: Exception):
+        # the database is down, restarting or out of connections: the client may try again
+        log.warning("database unavailable for %s: %s", request.url.path, str(exc).splitlines()[0])
+        headers = {"Retry-After": str(RETRY_AFTER)}
+        if pages.wants_html(request):
+            page = pages.error_page(request, 503, UNAVAILABLE_DE)
+            page.headers.update(headers)
+            return page
+        return JSONResponse(status_code=503, content={"detail": UNAVAILABLE}, headers=headers)
+
+    for kind in (OperationalError, InterfaceError, PoolTimeout):
+        app.add_exception_handler(kind, _outage)
 
     @app.exception_handler(RequestValidationError)
     async def _bad_parameter(request: Request, exc: RequestValidationError):

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
+from datetime import timedelta
 
 from fastapi import Request
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from accounts.tokens import session_of, token_user
 from accounts.users import User
@@ -52,28 +53,45 @@ class Visitor:
         return self.may_edit(districts)
 
 
-def current_visitor(request: Request) -> Visitor:
-    """Dependency: the request's visitor (looked up once, kept on the request)."""
+def has_credentials(request: Request) -> bool:
+    """Whether the request names someone (a bearer token or a session cookie)."""
+    return bool(request.headers.get("authorization") or request.cookies.get(SESSION_COOKIE))
+
+
+def resolve_visitor(request: Request, conn: Connection) -> Visitor:
+    """The request's visitor, looked up on ``conn`` (the request's own connection) and kept on
+    the request; a request never holds a second connection for it."""
     if hasattr(request.state, "visitor"):
         return request.state.visitor
     visitor = Visitor()
     header = request.headers.get("authorization", "")
     cookie = request.cookies.get(SESSION_COOKIE)
-    if not header and not cookie:  # anonymous: no database round trip
-        request.state.visitor = visitor
-        return visitor
-    with request.app.state.engine.connect() as conn:
-        if header.lower().startswith("bearer "):
-            user = token_user(conn, header[7:].strip())
-            if user is None:
-                raise NotSignedIn("the bearer token is unknown or revoked")
-            visitor = Visitor(user, None, "token")
-        elif cookie:
-            session = session_of(conn, cookie)
-            if session is not None:
-                visitor = Visitor(session.user, session.csrf_token, "session")
+    if header.lower().startswith("bearer "):
+        user = token_user(conn, header[7:].strip())
+        if user is None:
+            raise NotSignedIn("the bearer token is unknown, expired or revoked")
+        visitor = Visitor(user, None, "token")
+    elif cookie:
+        lifetime = timedelta(hours=request.app.state.settings.session_hours)
+        session = session_of(conn, cookie, lifetime)
+        if session is not None:
+            visitor = Visitor(session.user, session.csrf_token, "session")
+    conn.commit()  # a session's new expiry, a token's last use: before the request's own work
     request.state.visitor = visitor
     return visitor
+
+
+def current_visitor(request: Request) -> Visitor:
+    """Dependency: the request's visitor. Requests with a connection have it resolved on that
+    connection (``web.deps.get_connection``); the others (writes, which open their own
+    transaction afterwards) borrow one for the lookup and give it back first."""
+    if hasattr(request.state, "visitor"):
+        return request.state.visitor
+    if not has_credentials(request):  # anonymous: no database round trip
+        request.state.visitor = Visitor()
+        return request.state.visitor
+    with request.app.state.engine.connect() as conn:
+        return resolve_visitor(request, conn)
 
 
 async def signed_in_writer(request: Request) -> User:

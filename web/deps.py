@@ -14,12 +14,21 @@ from layers.regions import newest_system
 from profiles.settings import ProfileSettings
 from spatial.cities import STANDARD_SECTIONS, Cities, CityPack, MapDefaults
 from spatial.features import Attribution
+from web.auth import has_credentials, resolve_visitor
 from web.settings import WebSettings
 
 
 def get_connection(request: Request) -> Iterator[Connection]:
-    """One connection per request for reading (from the replica when one is configured)."""
-    with request.app.state.read_engine.connect() as conn:
+    """One connection per request for reading. A request that names someone reads from the
+    primary (its visitor is resolved on this connection, and they see what they just wrote);
+    the others from the replica when one is configured."""
+    state = request.app.state
+    if not has_credentials(request):
+        with state.read_engine.connect() as conn:
+            yield conn
+        return
+    with state.engine.connect() as conn:
+        resolve_visitor(request, conn)
         yield conn
 
 

@@ -3,9 +3,12 @@ overrides of what the city packs say the map and the services show."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from accounts.throttle import SignInLimits
 from profiles.settings import ProfileSettings
 from records.settings import RecordSettings
 from spatial.settings import DataSettings, StoreSettings
@@ -15,7 +18,12 @@ class WebSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SOZIALRAUM_WEB_", extra="ignore")
 
     title: str = "sozialraum"
-    pool_size: int = Field(default=5, ge=1, le=100)
+    pool_size: int = Field(
+        default=5, ge=1, le=100, description="Connections kept open (as many again on demand)."
+    )
+    pool_timeout: float = Field(
+        default=10, ge=0.5, le=300, description="Seconds a request waits for a free connection."
+    )
     max_features: int = Field(
         default=10_000, ge=1, le=1_000_000, description="Upper bound for features in one response."
     )
@@ -52,6 +60,15 @@ class WebSettings(BaseSettings):
     session_hours: int = Field(
         default=12, ge=1, le=24 * 30, description="How long a login lasts without activity."
     )
+    login_attempts: int = Field(
+        default=5, ge=1, le=100, description="Failed sign-ins per account within the window."
+    )
+    login_address_attempts: int = Field(
+        default=30, ge=1, le=10_000, description="Failed sign-ins per client address."
+    )
+    login_window_minutes: int = Field(
+        default=15, ge=1, le=24 * 60, description="Window of the sign-in limits."
+    )
     secure_cookies: bool = Field(
         default=False, description="Send the session cookie over HTTPS only (set behind TLS)."
     )
@@ -74,6 +91,13 @@ class WebSettings(BaseSettings):
     tile_max_age: int = Field(
         default=300, ge=0, le=86_400, description="Seconds clients may reuse a vector tile."
     )
+
+    def sign_in_limits(self) -> SignInLimits:
+        return SignInLimits(
+            self.login_attempts,
+            self.login_address_attempts,
+            timedelta(minutes=self.login_window_minutes),
+        )
 
 
 class Settings(BaseModel):

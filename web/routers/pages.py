@@ -40,7 +40,7 @@ from layers.regions import (
 from profiles.pictures import series_svg
 from profiles.settings import ProfileSettings
 from records.queries import projects_in_region
-from records.vocabulary import STATUS_COLOURS
+from records.vocabulary import STATUS_COLOURS, de_timestamp
 from spatial.cities import Cities
 from spatial.errors import SozialraumError
 from web.auth import Visitor, current_visitor
@@ -72,6 +72,7 @@ templates = Jinja2Templates(
     directory=Path(__file__).parent.parent / "templates", context_processors=[_visitor_context]
 )
 templates.env.filters["de_date"] = lambda d: f"{d:%d.%m.%Y}" if d else ""
+templates.env.filters["de_timestamp"] = de_timestamp
 templates.env.filters["de_number"] = lambda v, decimals=0: (
     "" if v is None else format_number(v, decimals)
 )

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.engine import Connection, Engine
 
+from accounts.throttle import SignInThrottled, check_sign_in, clear_failures, record_failure
 from accounts.tokens import close_session, open_session
 from accounts.users import User, authenticate
 from layers.regions import get_region_system, regions_of_level, system_extent, view_of
@@ -89,12 +90,16 @@ def _safe_next(target: str | None) -> str:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, next: str | None = None) -> Response:
+def login_form(
+    request: Request, next: str | None = None, settings: WebSettings = Depends(get_settings)
+) -> Response:
     token = secrets.token_urlsafe(24)
     response = templates.TemplateResponse(
         request, "login.html", {"csrf": token, "next": _safe_next(next), "failed": False}
     )
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict")
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=settings.secure_cookies
+    )
     return response
 
 
@@ -116,25 +121,35 @@ def login(
             {"status": 403, "message": "Das Formular ist abgelaufen; bitte neu laden."},
             status_code=403,
         )
-    with engine.begin() as conn:
-        user = authenticate(conn, username, password)
-        if user is not None:
-            secret, _ = open_session(conn, user, timedelta(hours=settings.session_hours))
-    if user is None:
+    address = request.client.host if request.client else "unknown"
+    limits = settings.sign_in_limits()
+    form = {"csrf": expected, "next": _safe_next(next), "username": username}
+    try:
+        with engine.begin() as conn:
+            check_sign_in(conn, username, address, limits)
+            user = authenticate(conn, username, password)
+            if user is None:
+                record_failure(conn, username, address, limits)
+            else:
+                clear_failures(conn, username)
+                secret, _ = open_session(conn, user, timedelta(hours=settings.session_hours))
+    except SignInThrottled as exc:
         return templates.TemplateResponse(
             request,
             "login.html",
-            {"csrf": expected, "next": _safe_next(next), "failed": True, "username": username},
-            status_code=401,
+            {**form, "failed": True, "problem": str(exc)},
+            status_code=429,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
+    if user is None:
+        return templates.TemplateResponse(
+            request, "login.html", {**form, "failed": True}, status_code=401
         )
     response = RedirectResponse(_safe_next(next), status_code=303)
+    # no Max-Age: the browser keeps it for its session; the server ends it after
+    # ``session_hours`` without activity (the expiry slides with each use)
     response.set_cookie(
-        SESSION_COOKIE,
-        secret,
-        httponly=True,
-        samesite="lax",
-        secure=settings.secure_cookies,
-        max_age=settings.session_hours * 3600,
+        SESSION_COOKIE, secret, httponly=True, samesite="lax", secure=settings.secure_cookies
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE)
     return response
