@@ -65,9 +65,7 @@ def _failures(engine) -> int:
         return conn.execute(text("SELECT count(*) FROM sign_in_failures")).scalar_one()
 
 
-def test_failed_sign_ins_are_throttled_per_account_before_the_password_is_checked(
-    client, town
-):
+def test_failed_sign_ins_are_throttled_per_account_before_the_password_is_checked(client, town):
     for _ in range(3):
         assert _sign_in(client, "leser", "falsches-passwort").status_code == 401
     refused = _sign_in(client, "leser")  # the right password, but too late
