@@ -1,5 +1,6 @@
-"""Users, their role (viewer, coordinator, admin) and the districts (codes of the coarsest
-region level of a system, its districts) a coordinator works in; passwords hashed with argon2."""
+"""Users, their role (viewer, coordinator, admin) and the districts a coordinator works in
+(regions of the coarsest level of a region system, named ``<system>:<code>``: the same code
+is another place in another city); passwords hashed with argon2."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from spatial.errors import SozialraumError
 ROLES = ("viewer", "coordinator", "admin")
 ROLE_LABELS = {"viewer": "Lesen", "coordinator": "Koordination", "admin": "Administration"}
 MIN_PASSWORD = 10
+DISTRICT_SEPARATOR = ":"
 _HASHER = PasswordHasher()
 # each check holds 64 MiB: a burst of sign-ins waits here instead of exhausting memory
 _HASHING = threading.BoundedSemaphore(4)
@@ -45,13 +47,30 @@ class User:
         return self.role == "admin"
 
     def may_edit(self, districts: list[str] | tuple[str, ...]) -> bool:
-        """Whether this user may write a record that touches ``districts``: admins always,
-        coordinators when every one of them is assigned to them."""
+        """Whether this user may write a record that lies in ``districts`` (``system:code``):
+        admins always; coordinators when, in some region system, the record lies in districts
+        of that system and all of them are assigned to them (a record is in districts of every
+        system that covers it, e.g. both LOR versions of one city)."""
         if self.role == "admin":
             return True
         if self.role != "coordinator" or not districts:
             return False
-        return set(districts) <= set(self.districts)
+        mine = set(self.districts)
+        by_system: dict[str, set[str]] = {}
+        for key in districts:
+            by_system.setdefault(split_district(key)[0], set()).add(key)
+        return any(keys <= mine for keys in by_system.values())
+
+
+def district_key(system: str, code: str) -> str:
+    """How a district is named: its region system and its code."""
+    return f"{system}{DISTRICT_SEPARATOR}{code}"
+
+
+def split_district(key: str) -> tuple[str, str]:
+    """(system, code) of a district name (system keys never hold the separator)."""
+    system, _, code = key.partition(DISTRICT_SEPARATOR)
+    return system, code
 
 
 _COLUMNS = "id, username, display_name, role, districts, active"
@@ -68,23 +87,44 @@ def hash_password(password: str) -> str:
 
 
 def check_districts(conn: Connection, districts: list[str]) -> list[str]:
-    """District codes must name regions of the coarsest level of some region system."""
+    """The districts a coordinator is given, as ``system:code``. Each must name a region of the
+    coarsest level of its system; a bare code stands for that district in every system of one
+    city (both LOR versions of a Bezirk) and is refused when cities share it."""
     if not districts:
         return []
-    known = set(
-        conn.execute(
-            text(
-                "SELECT DISTINCT r.code FROM regions r JOIN region_levels l ON l.id = r.level_id "
-                "WHERE l.rank = (SELECT min(rank) FROM region_levels m "
-                "WHERE m.system_id = l.system_id) AND r.code = ANY(:codes)"
-            ),
-            {"codes": districts},
-        ).scalars()
-    )
-    unknown = sorted(set(districts) - known)
+    rows = conn.execute(
+        text(
+            "SELECT s.key AS system, s.city, r.code FROM regions r "
+            "JOIN region_levels l ON l.id = r.level_id JOIN region_systems s ON s.id = r.system_id "
+            "WHERE l.rank = (SELECT min(rank) FROM region_levels m WHERE m.system_id = l.system_id)"
+            " AND (r.code = ANY(:codes) OR s.key || :sep || r.code = ANY(:codes))"
+        ),
+        {"codes": [d.strip() for d in districts], "sep": DISTRICT_SEPARATOR},
+    ).all()
+    keyed = {district_key(r.system, r.code) for r in rows}
+    found, unknown = set(), []
+    for given in (d.strip() for d in districts):
+        if DISTRICT_SEPARATOR in given:
+            found.add(given) if given in keyed else unknown.append(given)
+            continue
+        matches = [r for r in rows if r.code == given]
+        cities = sorted({r.city for r in matches})
+        if not matches:
+            unknown.append(given)
+        elif len(cities) > 1:
+            examples = ", ".join(sorted({district_key(r.system, given) for r in matches}))
+            raise AccountError(
+                f"district code {given!r} is in several cities ({', '.join(cities)}): "
+                f"name it with its region system ({examples})"
+            )
+        else:
+            found |= {district_key(r.system, given) for r in matches}
     if unknown:
-        raise AccountError(f"unknown district code(s): {', '.join(unknown)}")
-    return sorted(set(districts))
+        raise AccountError(
+            f"unknown district(s): {', '.join(unknown)} (a code of the coarsest level of a "
+            "region system, e.g. <system>:<code>)"
+        )
+    return sorted(found)
 
 
 def add_user(

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from accounts.users import User
+from records.districts import district_codes_sql, districts_of_regions
 from records.errors import InvalidRecord, RecordNotFound
 from records.geometry import prepare_geometry
 from records.history import record_change
@@ -97,23 +98,13 @@ def _placement(
     if system_id is None:
         raise InvalidRecord(f"unknown region system {data.system!r}")
     found = conn.execute(
-        text(
-            """
-            SELECT r.code,
-                   (SELECT t.code FROM regions t JOIN region_levels tl ON tl.id = t.level_id
-                    WHERE t.system_id = r.system_id AND tl.rank = (SELECT min(rank)
-                        FROM region_levels m WHERE m.system_id = r.system_id)
-                      AND ST_Covers(t.geom, ST_PointOnSurface(r.geom))
-                    ORDER BY t.code LIMIT 1) AS district
-            FROM regions r WHERE r.system_id = :sys AND r.code = ANY(:codes)
-            """
-        ),
+        text("SELECT id, code FROM regions WHERE system_id = :sys AND code = ANY(:codes)"),
         {"sys": system_id, "codes": data.regions},
     ).all()
     unknown = sorted(set(data.regions) - {r.code for r in found})
     if unknown:
         raise InvalidRecord(f"unknown region code(s) in {data.system}: {', '.join(unknown)}")
-    return system_id, None, sorted({r.district for r in found if r.district})
+    return system_id, None, districts_of_regions(conn, [r.id for r in found])
 
 
 def _check_projects(conn: Connection, project_ids: list[int]) -> None:
@@ -346,8 +337,9 @@ def event_source(
         "AS geom, e.id, e.type, e.title, e.held_on, e.participants, "
         "array_to_string(e.groups, ', ') AS groups, array_to_string(e.topics, ', ') AS topics, "
         "e.outcome, array_to_string(e.region_codes, ',') AS regions, "
-        "array_to_string(e.districts, ',') AS districts, (SELECT string_agg(ep.project_id::text, "
-        "',' ORDER BY ep.project_id) FROM event_projects ep WHERE ep.event_id = e.id) AS projects "
+        f"array_to_string({district_codes_sql('e.districts')}, ',') AS districts, "
+        "(SELECT string_agg(ep.project_id::text, ',' ORDER BY ep.project_id) "
+        "FROM event_projects ep WHERE ep.event_id = e.id) AS projects "
         f"FROM events e WHERE {where}"
     )
     parts = ["participation-events"] + [str(v) for v in (region, event_type, year) if v]

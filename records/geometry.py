@@ -17,6 +17,7 @@ from shapely.geometry import GeometryCollection, shape
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from records.districts import districts_of_geometry
 from records.errors import InvalidRecord
 from records.settings import RecordSettings
 from spatial.crs import UnknownCrs, epsg_code
@@ -136,10 +137,6 @@ def prepare_geometry(
             )
             SELECT ST_IsEmpty(g.g) AS empty, far.n AS far, flipped.n AS flipped_far,
                    ST_NPoints(g.g) AS points,
-                   ARRAY(SELECT DISTINCT r.code FROM regions r
-                         JOIN region_levels l ON l.id = r.level_id
-                         WHERE {_TOP_LEVEL} AND ST_Intersects(r.geom, g.g) ORDER BY 1)
-                   AS districts,
                    ST_AsEWKB(g.g) AS ewkb
             FROM g, far, flipped
             """
@@ -164,4 +161,5 @@ def prepare_geometry(
             f"geometry: {checked.far} of {checked.points} vertices lie more than "
             f"{settings.extent_tolerance_m:g} m outside the city's regions"
         )
-    return PreparedGeometry(bytes(checked.ewkb), list(checked.districts), notes)
+    ewkb = bytes(checked.ewkb)
+    return PreparedGeometry(ewkb, districts_of_geometry(conn, ewkb), notes)

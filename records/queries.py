@@ -11,6 +11,7 @@ from datetime import date
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from records.districts import district_codes_sql
 from records.vocabulary import STATUS_COLOURS
 from spatial.features import Attribution, FeatureSource, Field, extent_of, storage_srid
 
@@ -85,7 +86,8 @@ def list_projects(conn: Connection, filters: ProjectFilter, limit: int) -> list[
     rows = conn.execute(
         text(
             "SELECT p.id, p.version, p.title, p.status, p.topic, p.organisation, p.start_date, "
-            f"p.end_date, p.public, p.districts, {_COLOUR_CASE} AS colour FROM projects p "
+            f"p.end_date, p.public, {district_codes_sql('p.districts')} AS districts, "
+            f"{_COLOUR_CASE} AS colour FROM projects p "
             f"WHERE {where} ORDER BY p.start_date DESC NULLS LAST, p.id DESC LIMIT :limit"
         ),
         {**params, "limit": limit},
@@ -235,7 +237,8 @@ def project_source(
     relation = (
         "SELECT p.id AS fid, p.geom, p.id, p.title, p.description, p.status, p.topic, "
         "p.funding_programme, p.organisation, p.start_date, p.end_date, p.participation_text, "
-        "p.participation_url, array_to_string(p.districts, ',') AS districts, p.public, "
+        "p.participation_url, "
+        f"array_to_string({district_codes_sql('p.districts')}, ',') AS districts, p.public, "
         "p.version, p.created_at::date AS created_on, p.updated_at::date AS updated_on "
         f"FROM projects p WHERE {where}"
     )

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from accounts.users import User
+from records.districts import districts_of_regions
 from records.errors import InvalidRecord, RecordNotFound, VersionConflict
 from records.history import record_change, state_at
 from records.versioning import check_scope, lock_row, refuse_outdated, soft_delete
@@ -34,24 +35,11 @@ class SectionInput(BaseModel):
 
 
 def district_of(conn: Connection, region_id: int) -> list[str]:
-    """The code of the coarsest-level region (the Bezirk) the region lies in."""
-    row = conn.execute(
-        text(
-            """
-            SELECT t.code FROM regions r
-            JOIN regions t ON t.system_id = r.system_id
-            JOIN region_levels tl ON tl.id = t.level_id
-            WHERE r.id = :id
-              AND tl.rank = (SELECT min(rank) FROM region_levels WHERE system_id = r.system_id)
-              AND ST_Intersects(t.geom, ST_PointOnSurface(r.geom))
-            ORDER BY t.code LIMIT 1
-            """
-        ),
-        {"id": region_id},
-    ).first()
-    if row is None:
+    """The district (``system:code``) a profile's region lies in."""
+    found = districts_of_regions(conn, [region_id])
+    if not found:
         raise RecordNotFound(f"region {region_id} does not exist")
-    return [row.code]
+    return found
 
 
 _STATE = """

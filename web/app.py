@@ -27,6 +27,7 @@ from spatial.store import make_engine, resolve_database_url
 from web.auth import CsrfRejected, NotSignedIn
 from web.headers import SecurityHeaders
 from web.limits import BodyLimit
+from web.pdfs import BUSY_DE, PdfRenderer, RendererBusy
 from web.refresher import StoreRefresher
 from web.routers import (
     events,
@@ -112,8 +113,11 @@ def create_app(config: Settings | None = None) -> FastAPI:
     app.state.record_settings = records
     app.state.profile_settings = config.profiles
     app.state.cities = Cities(data.packs(), data.default_city)
-    app.state.cache = LayerCache(settings.cache_entries)
-    app.state.tiles = LayerCache(settings.tile_cache_entries)
+    app.state.cache = LayerCache(settings.cache_entries, settings.cache_mb * 2**20)
+    app.state.tiles = LayerCache(settings.tile_cache_entries, settings.tile_cache_mb * 2**20)
+    app.state.pdfs = PdfRenderer(
+        settings.pdf_cache_mb * 2**20, settings.pdf_concurrency, settings.pdf_wait_seconds
+    )
 
     @app.exception_handler(SozialraumError)
     async def _user_error(request: Request, exc: SozialraumError):
@@ -137,18 +141,25 @@ def create_app(config: Settings | None = None) -> FastAPI:
             return pages.error_page(request, 422, message)
         return JSONResponse(status_code=422, content={"detail": message})
 
+    def _unavailable(request: Request, english: str, german: str):
+        headers = {"Retry-After": str(RETRY_AFTER)}
+        if pages.wants_html(request):
+            page = pages.error_page(request, 503, german)
+            page.headers.update(headers)
+            return page
+        return JSONResponse(status_code=503, content={"detail": english}, headers=headers)
+
     async def _outage(request: Request, exc: Exception):
         # the database is down, restarting or out of connections: the client may try again
         log.warning("database unavailable for %s: %s", request.url.path, str(exc).splitlines()[0])
-        headers = {"Retry-After": str(RETRY_AFTER)}
-        if pages.wants_html(request):
-            page = pages.error_page(request, 503, UNAVAILABLE_DE)
-            page.headers.update(headers)
-            return page
-        return JSONResponse(status_code=503, content={"detail": UNAVAILABLE}, headers=headers)
+        return _unavailable(request, UNAVAILABLE, UNAVAILABLE_DE)
 
     for kind in (OperationalError, InterfaceError, PoolTimeout):
         app.add_exception_handler(kind, _outage)
+
+    @app.exception_handler(RendererBusy)
+    async def _busy(request: Request, exc: RendererBusy):
+        return _unavailable(request, str(exc), BUSY_DE)
 
     @app.exception_handler(RequestValidationError)
     async def _bad_parameter(request: Request, exc: RequestValidationError):

@@ -33,6 +33,9 @@ class WebSettings(BaseSettings):
     cache_entries: int = Field(
         default=1024, ge=0, le=100_000, description="Computed tables and layers kept in memory."
     )
+    cache_mb: int = Field(
+        default=256, ge=0, le=64_000, description="Megabytes the layer cache may hold."
+    )
     refresh_store: bool = Field(
         default=True,
         description="Compute missing indicator tables in the background (at start and after "
@@ -87,6 +90,18 @@ class WebSettings(BaseSettings):
     )
     tile_cache_entries: int = Field(
         default=2048, ge=0, le=1_000_000, description="Vector tiles kept in memory."
+    )
+    tile_cache_mb: int = Field(
+        default=128, ge=0, le=64_000, description="Megabytes the tile cache may hold."
+    )
+    pdf_cache_mb: int = Field(
+        default=64, ge=0, le=64_000, description="Megabytes of rendered profile PDFs kept."
+    )
+    pdf_concurrency: int = Field(
+        default=2, ge=1, le=64, description="Profile PDFs rendered at the same time."
+    )
+    pdf_wait_seconds: float = Field(
+        default=15, ge=0, le=300, description="How long a PDF request waits for a free renderer."
     )
     tile_max_age: int = Field(
         default=300, ge=0, le=86_400, description="Seconds clients may reuse a vector tile."

@@ -39,7 +39,7 @@ def _counts(engine) -> dict[str, int]:
 
 def test_regions_at_every_level_with_shares(records_engine, people):
     state, notes = _create(records_engine, people["coord10"])
-    assert state["districts"] == ["10"] and notes == []
+    assert state["districts"] == ["berlin-lor-2019:10", "berlin-lor-2021:10"] and notes == []
     with records_engine.connect() as conn:
         rows = conn.execute(
             text(
@@ -75,7 +75,8 @@ def test_moving_a_project_moves_its_regions(records_engine, people):
                 {"id": state["id"]},
             ).scalars()
         )
-    assert after["version"] == 2 and after["districts"] == ["04"] and codes == {"04"}
+    assert after["version"] == 2 and codes == {"04"}
+    assert after["districts"] == ["berlin-lor-2019:04", "berlin-lor-2021:04"]
 
 
 def test_self_intersection_is_repaired_and_reported(records_engine, people):

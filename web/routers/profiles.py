@@ -1,5 +1,6 @@
 """The region profile as a German page (``/profile/{system}/{code}``) and as PDF
-(``….pdf``), built from live data on every request; the forms that write its sections, their
+(``….pdf``, the same document rendered once, ``web.pdfs``), built from live data on every
+request; the forms that write its sections, their
 history and restore. Anonymous visitors get the public version (public sections and projects,
 participation as yearly counts)."""
 
@@ -15,7 +16,7 @@ from sqlalchemy.engine import Connection
 from layers.cache import LayerCache
 from layers.regions import find_region
 from profiles.content import Profile, build_profile
-from profiles.document import Editing, file_name, render_body, render_pdf
+from profiles.document import Editing, file_name, render_body, render_document
 from profiles.settings import ProfileSettings
 from records.errors import InvalidRecord
 from records.history import history_of
@@ -84,9 +85,9 @@ def _base_url(system: str, code: str) -> str:
 
 
 @router.get("/profile/{system}/{code}.pdf")
-def profile_pdf(profile: Profile = Depends(requested_profile)) -> Response:
+def profile_pdf(request: Request, profile: Profile = Depends(requested_profile)) -> Response:
     return Response(
-        render_pdf(profile),
+        request.app.state.pdfs.pdf(render_document(profile)),
         media_type="application/pdf",
         headers={
             "Content-Disposition": f'inline; filename="{file_name(profile)}"',
