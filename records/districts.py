@@ -1,7 +1,7 @@
 """Where a record lies, in the terms rights are given in: its districts, the regions of the
-coarsest level of each region system it touches, named ``<system>:<code>`` (a bare code means
-different places in different cities: "01" is Mitte in Berlin and Hamburg-Mitte in Hamburg).
-The one function that finds them, for a drawn geometry or for chosen regions."""
+coarsest level of each region system it touches, named ``<system>:<code>`` (a bare code such as
+"01" is a different place in each city). The one place that finds them, for a drawn geometry
+or for chosen regions."""
 
 from __future__ import annotations
 

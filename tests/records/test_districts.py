@@ -5,6 +5,7 @@ refused when rights are given."""
 
 from __future__ import annotations
 
+import os
 from datetime import date
 
 import pytest
@@ -144,3 +145,45 @@ def test_rights_in_one_system_cover_a_record_that_several_systems_cover():
     assert not User(1, "k", "K", "coordinator", ("alpha:01",)).may_edit(["beta:01"])
     assert not User(1, "k", "K", "viewer", ("alpha:01",)).may_edit(["alpha:01"])
     assert User(1, "a", "A", "admin").may_edit(["beta:01"])
+
+
+def test_the_upgrade_names_the_districts_of_users_and_records_with_their_system(
+    cluster, tmp_path, data_settings
+):
+    from conftest import SRID
+
+    from spatial import store
+    from spatial.store import make_engine, migrate
+
+    url = store.create_database(cluster.url(), f"sz_districts_{os.getpid()}")
+    try:
+        migrate(url, SRID, revision="0011")
+        engine = make_engine(url)
+        _load_city(engine, tmp_path, data_settings, "alpha", "Alpha", ("01", "03"), 0)
+        _load_city(engine, tmp_path, data_settings, "beta", "Beta", ("01", "02"), BETA_DX)
+        with engine.begin() as conn:  # as stored before: bare codes
+            conn.execute(
+                text(
+                    "INSERT INTO users (username, display_name, password_hash, role, districts) "
+                    "VALUES ('alt', 'Alt', 'x', 'coordinator', '{01,03}')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO projects (title, status, topic, geom, districts) VALUES "
+                    "('Garten', 'Idee', 'Nachbarschaft', ST_Buffer(ST_SetSRID("
+                    "ST_MakePoint(:x, :y), 25833), 100), '{01}')"
+                ),
+                {"x": X0 + BETA_DX + 500, "y": Y0 + 500},
+            )
+        engine.dispose()
+        migrate(url, SRID)
+        engine = make_engine(url)
+        with engine.connect() as conn:
+            user = conn.execute(text("SELECT districts FROM users")).scalar_one()
+            project = conn.execute(text("SELECT districts FROM projects")).scalar_one()
+        engine.dispose()
+        assert user == ["alpha:01", "alpha:03", "beta:01"]  # no right lost or gained
+        assert project == ["beta:01"]  # found again from where the project lies
+    finally:
+        store.drop_database(url)

@@ -52,14 +52,14 @@ def _save(engine, region_id, key, person, **fields):
 def test_only_the_districts_coordinators_write_and_each_save_is_a_version(records_engine, people):
     region = _region_id(records_engine, "101002")  # Marzahn Mitte, Bezirk 10
     with records_engine.connect() as conn:
-        assert district_of(conn, region) == ["10"]
+        assert district_of(conn, region) == ["berlin-lor-2021:10"]
     before = _counts(records_engine, region)
     for person in ("coord04", "viewer"):
         with pytest.raises(Forbidden) as refused:
             _save(records_engine, region, "ziele", people[person], body="Fremder Text")
         assert _counts(records_engine, region) == before
     assert str(refused.value) == "the role 'viewer' may not write this profile"
-    with pytest.raises(Forbidden, match=r"district\(s\) 10, not assigned to you \(04\)"):
+    with pytest.raises(Forbidden, match=r"district\(s\) berlin-lor-2021:10, not assigned to you"):
         _save(records_engine, region, "ziele", people["coord04"], body="x")
 
     first = _save(records_engine, region, "ziele", people["coord10"], body="Erste Fassung")

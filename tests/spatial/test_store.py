@@ -12,7 +12,7 @@ from spatial.store import StoreError, current_revision, head_revision, migrate, 
 
 
 def test_schema(engine, db_url):
-    assert current_revision(db_url) == head_revision() == "0011"
+    assert current_revision(db_url) == head_revision() == "0012"
     with engine.connect() as conn:
         indexes = dict(
             conn.execute(

@@ -21,7 +21,10 @@ def test_sections_api_scope_versions_history_restore(records_client, people):
 
     refused = records_client.put(f"{url}/ziele", json={"body": "Fremd"}, headers=coord04)
     assert refused.status_code == 403
-    assert "district(s) 10, not assigned to you (04)" in refused.json()["detail"]
+    assert (
+        "district(s) berlin-lor-2021:10, not assigned to you (berlin-lor-2019:04, "
+        in (refused.json()["detail"])
+    )
     assert records_client.put(f"{url}/ziele", json={"body": "Anonym"}).status_code == 401
     assert records_client.get(url, headers=admin).json() == []  # nothing was written
 
@@ -86,6 +89,10 @@ def test_page_and_pdf_for_anonymous_and_signed_in_readers(records_client, people
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")
     assert "profil_berlin-lor-2021_bzr_104009_mahlsdorf.pdf" in pdf.headers["content-disposition"]
+    renders = records_client.app.state.pdfs.renders
+    again = records_client.get("/profile/berlin-lor-2021/104009.pdf")
+    assert again.content == pdf.content  # the same document: not laid out again
+    assert records_client.app.state.pdfs.renders == renders
     path = tmp_path / "mahlsdorf.pdf"
     path.write_bytes(pdf.content)
     extracted = subprocess.run(
