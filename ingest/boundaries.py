@@ -22,6 +22,7 @@ from ingest import hierarchy
 from ingest.errors import IngestError
 from ingest.facility_regions import refresh_system_facility_indicators
 from ingest.plan import Step, SystemPlan
+from ingest.plausibility import check_axis_order, representative_points
 from ingest.readers import RegionLayer
 from ingest.runs import finish_run, last_run, start_run
 from ingest.staging import stage_layer
@@ -219,6 +220,12 @@ def _load_levels(
         for parent, child in itertools.pairwise(by_rank)
         if child.parent_by == "prefix"
     }
+    for level in loading:  # before anything is replaced: the store's regions as reference
+        if level.layer is not None:
+            x, y, features = representative_points(level.layer.rows["wkb"])
+            check_axis_order(
+                conn, x, y, level.layer.crs, srid, level.layer.path, "features", features
+            )
     for level in loading:
         if level.layer is None:
             continue

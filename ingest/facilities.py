@@ -9,6 +9,8 @@ no-op; different input for a loaded source needs ``force``.
 
 from __future__ import annotations
 
+import shapely
+from pyproj import CRS
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
@@ -23,6 +25,7 @@ from ingest.facility_regions import (
     upsert_categories,
 )
 from ingest.manifest import Folders, load_keyed_model
+from ingest.plausibility import check_axis_order
 from ingest.points import FacilitySource, PointLayer, read_point_layer
 from ingest.runs import JobResult, finish_run, start_run, unchanged_run
 from ingest.sources import ProgressHook, companion_files, input_checksum, resolve_source
@@ -82,6 +85,16 @@ def write_facilities(
                 skipped=True,
                 message=f"{spec.key} is already loaded from the same data (run {previous.id})",
             )
+        points = shapely.from_wkb(layer.rows["wkb"].to_numpy())
+        check_axis_order(
+            conn,
+            shapely.get_x(points),
+            shapely.get_y(points),
+            CRS.from_epsg(layer.epsg),
+            srid,
+            layer.path,
+            "facilities",
+        )
         upsert_categories(conn, categories)
         run_id = start_run(conn, KIND, spec.key, checksum, {"source": spec.key})
         replaced = conn.execute(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Sequence
 from datetime import date
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -42,6 +42,14 @@ class Source(Strict):
     def _somewhere(self) -> Source:
         if not self.mirror_path and not self.urls:
             raise ValueError(f"source {self.title!r} needs a mirror_path or urls")
+        if self.mirror_path and (
+            PurePosixPath(self.mirror_path).is_absolute()
+            or ".." in PurePosixPath(self.mirror_path.replace("\\", "/")).parts
+        ):
+            raise ValueError(
+                f"source {self.title!r}: mirror_path {self.mirror_path!r} must be a path inside "
+                "the mirror (relative, without '..')"
+            )
         return self
 
 

@@ -24,7 +24,14 @@ from pyproj import CRS, Transformer
 
 from ingest.errors import IngestError
 from ingest.manifest import Source
-from ingest.readers import as_code_text, check_extent, crs_of, find_column, read_vector_frame
+from ingest.readers import (
+    as_code_text,
+    check_extent,
+    check_units,
+    crs_of,
+    find_column,
+    read_vector_frame,
+)
 from ingest.tables import DEFAULT_MISSING, parse_number, read_table
 
 TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
@@ -100,6 +107,7 @@ def read_point_layer(path: Path, spec: FacilitySource, categories: set[str]) -> 
         )
     crs = crs_of(file_crs, spec.source.crs, path)
     check_extent(shapely.total_bounds(geoms), crs, path)
+    check_units(shapely.total_bounds(geoms), crs, path)
     notes: list[str] = []
 
     def column(name: str) -> str:

@@ -14,10 +14,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyogrio
+import pyogrio.raw
 import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
+from shapely.errors import GEOSException
 
 from ingest.errors import IngestError
 from ingest.manifest import Fix
@@ -62,6 +64,15 @@ def find_column(frame: pd.DataFrame, wanted: str, path: Path) -> str:
     if len(matches) == 1:
         return matches[0]
     fields = ", ".join(c for c in frame.columns if c != "geometry")
+    if not fields and path.suffix.lower() == ".shp":
+        raise IngestError(
+            f"the shapefile has no attributes: {path.with_suffix('.dbf').name} is missing "
+            "beside it (a shapefile is .shp, .shx, .dbf and .prj together)",
+            file=path,
+            field=wanted,
+        )
+    if not fields:
+        raise IngestError("the file has no attribute fields at all", file=path, field=wanted)
     raise IngestError(f"no such field (fields are: {fields})", file=path, field=wanted)
 
 
@@ -83,6 +94,8 @@ def read_vector_frame(path: Path, layer: str | None = None):
     try:
         info = pyogrio.read_info(path, layer=layer)
         frame = pyogrio.read_dataframe(path, layer=layer)
+    except GEOSException as exc:
+        raise _unreadable_feature(path, layer, exc) from exc
     except (DataSourceError, DataLayerError, RuntimeError, ValueError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise IngestError(
@@ -98,6 +111,22 @@ def read_vector_frame(path: Path, layer: str | None = None):
     if len(frame) == 0:
         raise IngestError("the file contains no features", file=path)
     return frame
+
+
+def _unreadable_feature(path: Path, layer: str | None, exc: Exception) -> IngestError:
+    """The first feature whose geometry cannot be built (an unclosed ring, too few points),
+    named with its index and first attribute, instead of the geometry library's message."""
+    meta, _, geoms, values = pyogrio.raw.read(path, layer=layer)
+    reason = str(exc).split(":", 1)[-1].strip()
+    for index, wkb in enumerate(geoms):
+        if wkb is not None and shapely.from_wkb(wkb, on_invalid="ignore") is None:
+            label = ""
+            if len(meta["fields"]):
+                label = f" ({meta['fields'][0]} = {values[0][index]!r})"
+            if "closed" in reason:
+                reason = "a ring is not closed (its last point must repeat the first)"
+            return IngestError(f"feature{label}: {reason}", file=path, feature=index)
+    return IngestError(f"a geometry cannot be read: {reason}", file=path)
 
 
 def read_region_layer(path: Path, fields: FieldMap) -> RegionLayer:
@@ -145,6 +174,7 @@ def read_region_layer(path: Path, fields: FieldMap) -> RegionLayer:
     _check_duplicates(rows, path, code_col)
     rows["wkb"] = _polygon_wkb(frame, rows, path)
     check_extent(frame.total_bounds, crs, path)
+    check_units(frame.total_bounds, crs, path)
     epsg = crs.to_epsg(min_confidence=70)
     return RegionLayer(
         path=path, rows=rows, crs=crs, epsg=epsg, notes=notes, repaired_codes=len(repaired)
@@ -244,6 +274,23 @@ def _polygon_wkb(frame, rows: pd.DataFrame, path: Path) -> list[str]:
                 feature=index,
             )
     return list(shapely.to_wkb(geoms, hex=True, output_dimension=2))
+
+
+def check_units(bounds, crs: CRS, path: Path) -> None:
+    """Boundaries of a city in a projected CRS span kilometres: coordinates that all fit in
+    a few degrees are longitude/latitude labelled with the wrong CRS (EPSG:3857 is a common
+    one, whose area of use is the whole world)."""
+    minx, miny, maxx, maxy = bounds
+    if not crs.is_projected:
+        return
+    degrees = minx >= -180 and maxx <= 180 and miny >= -90 and maxy <= 90
+    if degrees and max(maxx - minx, maxy - miny) < 10:
+        raise IngestError(
+            f"coordinates ({minx:.6g}, {miny:.6g}) … ({maxx:.6g}, {maxy:.6g}) look like "
+            f"degrees, but the file says {crs.to_string()}, a projected CRS in metres; declare "
+            "the CRS the coordinates are in (e.g. EPSG:4326)",
+            file=path,
+        )
 
 
 def check_extent(bounds, crs: CRS, path: Path) -> None:

@@ -86,6 +86,13 @@ def resolve_source(
                 f"is set ({settings.data_mirror}); unset it to download"
             )
         path = settings.data_mirror / source.mirror_path
+        # a manifest never reaches beside the mirror, also not through a link
+        if not path.resolve().is_relative_to(settings.data_mirror.resolve()):
+            raise IngestError(
+                f"data set {source.title!r}: {source.mirror_path!r} lies outside the mirror "
+                f"{settings.data_mirror}",
+                file=path,
+            )
         if not path.exists():
             raise IngestError(
                 f"missing file for data set {source.title!r} in the mirror {settings.data_mirror}",

@@ -11,6 +11,7 @@ from ingest.readers import RegionLayer
 from ingest.upload import copy_rows
 
 EXAMPLES = 5
+MIN_AREA_M2 = 1.0
 
 
 def _ensure_stage_table(conn: Connection) -> None:
@@ -58,18 +59,27 @@ def stage_layer(conn: Connection, layer: RegionLayer, level_key: str, srid: int)
         ),
         {"src": layer.epsg, "srid": srid, "key": level_key},
     )
-    emptied = conn.execute(
+    # the storage CRS is metric: a region of less than a square metre is not a region
+    tiny = conn.execute(
         text(
-            "SELECT feature_index, code FROM boundary_stage "
-            "WHERE level_key = :key AND ST_IsEmpty(geom) ORDER BY feature_index LIMIT 1"
+            "SELECT feature_index, code, ST_IsEmpty(geom) AS empty, ST_Area(geom) AS area "
+            "FROM boundary_stage WHERE level_key = :key AND ST_Area(geom) < :least "
+            "ORDER BY feature_index LIMIT 1"
         ),
-        {"key": level_key},
+        {"key": level_key, "least": MIN_AREA_M2},
     ).first()
-    if emptied is not None:
+    if tiny is not None and tiny.empty:
         raise IngestError(
-            f"geometry of {emptied.code!r} has no area left after repair (degenerate polygon)",
+            f"geometry of {tiny.code!r} has no area left after repair (degenerate polygon)",
             file=layer.path,
-            feature=emptied.feature_index,
+            feature=tiny.feature_index,
+        )
+    if tiny is not None:
+        raise IngestError(
+            f"region {tiny.code!r} has an area of {tiny.area:.3g} m², not a plausible region; "
+            f"are the coordinates in another unit than the CRS ({layer.crs.to_string()}) says?",
+            file=layer.path,
+            feature=tiny.feature_index,
         )
     repaired = conn.execute(
         text(

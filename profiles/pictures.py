@@ -23,7 +23,14 @@ from matplotlib.ticker import FuncFormatter
 
 from layers.classify import format_number
 
-STYLE = {"svg.fonttype": "none", "font.family": "DejaVu Sans", "font.size": 8}
+# a fixed salt for the ids and no date: the same figure is the same SVG (the PDF of an
+# unchanged profile is then the same document, laid out once)
+STYLE = {
+    "svg.fonttype": "none",
+    "svg.hashsalt": "sozialraum",
+    "font.family": "DejaVu Sans",
+    "font.size": 8,
+}
 BLUE, GREY, RED = "#08519c", "#bdbdbd", "#cb181d"
 # region, its Bezirk, the city: the three bars of every comparison
 COMPARISON = ("#08519c", "#6baed6", "#bdbdbd")
@@ -33,7 +40,9 @@ CATEGORY_COLOURS = ("#e41a1c", "#377eb8", "#4daf4a", "#984ea3", "#ff7f00", "#a65
 def svg_of(figure: Figure) -> str:
     buffer = io.StringIO()
     with matplotlib.rc_context(STYLE):
-        figure.savefig(buffer, format="svg", bbox_inches="tight", pad_inches=0.05)
+        figure.savefig(
+            buffer, format="svg", bbox_inches="tight", pad_inches=0.05, metadata={"Date": None}
+        )
     svg = buffer.getvalue()
     return svg[svg.index("<svg") :]
 

@@ -59,6 +59,7 @@ def _shapes(value: object) -> list:
         if value.get("geometry") is None:
             raise InvalidRecord("geometry: the Feature has no geometry")
         return _shapes(value["geometry"])
+    _check_rings(kind, value.get("coordinates"))
     try:
         geometry = shape(value)
     except Exception as exc:  # shapely reports malformed coordinates in many ways
@@ -68,6 +69,31 @@ def _shapes(value: object) -> list:
     if not np.isfinite(shapely.get_coordinates(geometry)).all():
         raise InvalidRecord("geometry: coordinates must be finite numbers")
     return [geometry]
+
+
+def _check_rings(kind: str, coordinates: object) -> None:
+    """GeoJSON rings are closed (RFC 7946 3.1.6): a ring that is not is refused, not closed
+    silently (a missing last point is often a cut-off upload)."""
+    if kind == "Polygon":
+        polygons = [coordinates]
+    elif kind == "MultiPolygon" and isinstance(coordinates, list):
+        polygons = coordinates
+    else:
+        return
+    for p, rings in enumerate(polygons):
+        for r, ring in enumerate(rings if isinstance(rings, list) else []):
+            if not isinstance(ring, list) or not ring:
+                continue
+            where = f"ring {r + 1}" + (f" of polygon {p + 1}" if kind == "MultiPolygon" else "")
+            if len(ring) < 4:
+                raise InvalidRecord(
+                    f"geometry: {where} has {len(ring)} positions; a closed ring needs at least 4"
+                )
+            if ring[0] != ring[-1]:
+                raise InvalidRecord(
+                    f"geometry: {where} is not closed: it starts at {ring[0]} and ends at "
+                    f"{ring[-1]} (the last position must repeat the first)"
+                )
 
 
 def parse_geometry(value: object, srid: int, settings: RecordSettings):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, field_validator
@@ -10,8 +12,35 @@ from pyproj import CRS
 
 from spatial.cities import CityPack, all_cities, load_city, load_deployment
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEPLOYMENT = load_deployment(PROJECT_ROOT / "data" / "deployment.toml")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout, or site-packages
+# installed from the wheel, the shipped data lies under the environment's share/
+INSTALLED_DATA = Path(sys.prefix) / "share" / "sozialraum" / "data"
+
+
+def _data_root() -> Path:
+    """The shipped data (deployment, city packs, region systems, catalogs): the checkout's
+    ``data/``, else the installed copy."""
+    for candidate in (PROJECT_ROOT / "data", INSTALLED_DATA):
+        if (candidate / "deployment.toml").is_file():
+            return candidate
+    raise RuntimeError(
+        f"the shipped data is missing: neither {PROJECT_ROOT / 'data'} nor "
+        f"{INSTALLED_DATA} holds deployment.toml; reinstall sozialraum"
+    )
+
+
+def _state_root() -> Path:
+    """Where local state (the embedded cluster, downloads) goes by default: ``var/`` of a
+    checkout, else the user's data directory."""
+    if (PROJECT_ROOT / "pyproject.toml").is_file():
+        return PROJECT_ROOT / "var"
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "sozialraum"
+
+
+DATA_ROOT = _data_root()
+STATE_ROOT = _state_root()
+DEPLOYMENT = load_deployment(DATA_ROOT / "deployment.toml")
 
 
 class StoreSettings(BaseSettings):
@@ -33,7 +62,7 @@ class StoreSettings(BaseSettings):
         default=DEPLOYMENT.srid, description="Projected, metric CRS all geometry is stored in."
     )
     data_dir: Path = Field(
-        default=PROJECT_ROOT / "var",
+        default=STATE_ROOT,
         description="Project-local state: the embedded PostgreSQL cluster and its logs.",
     )
     pg_bindir: Path | None = Field(
@@ -66,8 +95,8 @@ class DataSettings(BaseSettings):
         default=None,
         description="A directory holding the source files; when set nothing is downloaded.",
     )
-    manifest_dir: Path = Field(default=PROJECT_ROOT / "data" / "lor_boundaries")
-    cities_dir: Path = Field(default=PROJECT_ROOT / "data" / "cities")
+    manifest_dir: Path = Field(default=DATA_ROOT / "lor_boundaries")
+    cities_dir: Path = Field(default=DATA_ROOT / "cities")
     cities: list[str] | None = Field(
         default=None, description="City packs in use (JSON list); default every pack."
     )
@@ -75,13 +104,18 @@ class DataSettings(BaseSettings):
         default=DEPLOYMENT.default_city, description="The city loaded when none is named."
     )
     statistics_dir: Path | None = None
-    catalog_dir: Path = Field(default=PROJECT_ROOT / "data" / "indicators")
+    catalog_dir: Path = Field(default=DATA_ROOT / "indicators")
     facilities_dir: Path | None = None
     composites_dir: Path | None = None
-    facility_categories_file: Path = Field(
-        default=PROJECT_ROOT / "data" / "facility_categories.toml"
+    facility_categories_file: Path = Field(default=DATA_ROOT / "facility_categories.toml")
+    cache_dir: Path = Field(
+        default=(
+            DATA_ROOT / "lor_boundaries" / "cache"
+            if DATA_ROOT == PROJECT_ROOT / "data"
+            else STATE_ROOT / "downloads"
+        ),
+        description="Downloaded source files (kept to load again without downloading).",
     )
-    cache_dir: Path = Field(default=PROJECT_ROOT / "data" / "lor_boundaries" / "cache")
     download_timeout_s: float = Field(default=60.0, gt=0, le=3600)
     max_download_mb: int = Field(default=2048, gt=0, le=65536)
 

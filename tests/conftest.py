@@ -13,7 +13,14 @@ from pathlib import Path
 
 import pytest
 from localhttp import server  # noqa: F401  (a fixture shared by several test modules)
-from people import people, records_engine  # noqa: F401
+from people import (  # noqa: F401
+    people,
+    records_engine,
+    town_client,
+    town_engine,
+    town_people,
+    town_records_url,
+)
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 from village import village  # noqa: F401

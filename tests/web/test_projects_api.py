@@ -1,6 +1,6 @@
 """Projects over HTTP: login with session cookie and CSRF, clear 422s with nothing written,
 the 409 body, escaping, what anonymous visitors see, and contacts in no output after consent
-is withdrawn."""
+is withdrawn. On the generated town (no data mirror needed)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,8 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
-from people import PASSWORD, project_body, square
+from people import PASSWORD, TOWN, project_body, square
 from sqlalchemy import text
-
-pytestmark = pytest.mark.mirror
 
 
 def _count(engine, table: str) -> int:
@@ -35,14 +33,14 @@ def _login(app, username: str) -> tuple[TestClient, str]:
     return browser, csrf
 
 
-def test_session_writes_need_the_csrf_token(records_client, records_engine, people):
-    browser, csrf = _login(records_client.app, people["coord10"].user.username)
-    before = _count(records_engine, "projects")
+def test_session_writes_need_the_csrf_token(town_client, town_engine, town_people):
+    browser, csrf = _login(town_client.app, town_people["coord10"].user.username)
+    before = _count(town_engine, "projects")
     refused = browser.post("/api/projects", json=project_body())
     assert refused.status_code == 403 and "CSRF" in refused.json()["detail"]
     wrong = browser.post("/api/projects", json=project_body(), headers={"X-CSRF-Token": "x"})
     assert wrong.status_code == 403
-    assert _count(records_engine, "projects") == before
+    assert _count(town_engine, "projects") == before
     made = browser.post("/api/projects", json=project_body(), headers={"X-CSRF-Token": csrf})
     assert made.status_code == 201
     assert browser.get("/api/me").json()["role"] == "coordinator"
@@ -53,20 +51,20 @@ def test_session_writes_need_the_csrf_token(records_client, records_engine, peop
     assert browser.get("/api/me").status_code == 401
 
 
-def test_login_refusals(records_client, people):
-    browser = TestClient(records_client.app)
+def test_login_refusals(town_client, town_people):
+    browser = TestClient(town_client.app)
     form = browser.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
-    name = people["viewer"].user.username
+    name = town_people["viewer"].user.username
     bad = browser.post(
         "/login", data={"username": name, "password": "falsch-falsch", "csrf_token": token}
     )
     assert bad.status_code == 401 and "Passwort ist falsch" in bad.text
-    forged = TestClient(records_client.app).post(
+    forged = TestClient(town_client.app).post(
         "/login", data={"username": name, "password": PASSWORD, "csrf_token": token}
     )
     assert forged.status_code == 403  # no login cookie: a cross-site form post
-    unknown = records_client.get("/api/me", headers={"Authorization": "Bearer szt_nope"})
+    unknown = town_client.get("/api/me", headers={"Authorization": "Bearer szt_nope"})
     assert unknown.status_code == 401
 
 
@@ -82,38 +80,38 @@ def test_login_refusals(records_client, people):
         ({"geometry": {"type": "LineString", "coordinates": []}}, "empty"),
     ],
 )
-def test_bad_input_is_a_clear_422(records_client, records_engine, people, overrides, fragment):
-    before = _count(records_engine, "projects")
-    response = records_client.post(
-        "/api/projects", json=project_body(**overrides), headers=people["admin"].headers
+def test_bad_input_is_a_clear_422(town_client, town_engine, town_people, overrides, fragment):
+    before = _count(town_engine, "projects")
+    response = town_client.post(
+        "/api/projects", json=project_body(**overrides), headers=town_people["admin"].headers
     )
     assert response.status_code == 422
     assert fragment in response.json()["detail"]
-    assert _count(records_engine, "projects") == before
+    assert _count(town_engine, "projects") == before
 
 
-def test_oversized_payload_is_refused(records_client, records_engine, people):
-    limit = records_client.app.state.record_settings.max_payload_kb * 1024
+def test_oversized_payload_is_refused(town_client, town_engine, town_people):
+    limit = town_client.app.state.record_settings.max_payload_kb * 1024
     body = json.dumps(project_body(description="x" * (limit + 10)))
-    before = _count(records_engine, "projects")
-    response = records_client.post(
+    before = _count(town_engine, "projects")
+    response = town_client.post(
         "/api/projects",
         content=body,
-        headers={**people["admin"].headers, "Content-Type": "application/json"},
+        headers={**town_people["admin"].headers, "Content-Type": "application/json"},
     )
     assert response.status_code == 422 and "exceeds the limit" in response.json()["detail"]
-    assert _count(records_engine, "projects") == before
+    assert _count(town_engine, "projects") == before
 
 
-def test_conflict_is_a_409_that_shows_the_changes(records_client, people):
-    headers = people["coord10"].headers
-    made = records_client.post("/api/projects", json=project_body(), headers=headers).json()
+def test_conflict_is_a_409_that_shows_the_changes(town_client, town_people):
+    headers = town_people["coord10"].headers
+    made = town_client.post("/api/projects", json=project_body(), headers=headers).json()
     pid = made["project"]["id"]
-    first = records_client.put(
+    first = town_client.put(
         f"/api/projects/{pid}", json={**project_body(title="A"), "version": 1}, headers=headers
     )
     assert first.status_code == 200 and first.json()["project"]["version"] == 2
-    second = records_client.put(
+    second = town_client.put(
         f"/api/projects/{pid}", json={**project_body(title="B"), "version": 1}, headers=headers
     )
     assert second.status_code == 409
@@ -121,60 +119,56 @@ def test_conflict_is_a_409_that_shows_the_changes(records_client, people):
     assert "nothing was saved" in body["detail"]
     assert body["changes"]["title"] == {"before": "Nachbarschaftsgarten", "now": "A"}
     assert body["current"]["version"] == 2 and "contacts" not in body["current"]
-    history = records_client.get(f"/api/projects/{pid}/history", headers=headers).json()
+    history = town_client.get(f"/api/projects/{pid}/history", headers=headers).json()
     assert [(h["version"], h["action"]) for h in history] == [(1, "create"), (2, "update")]
 
 
-def test_script_titles_are_shown_as_text(records_client, people):
+def test_script_titles_are_shown_as_text(town_client, town_people):
     title = '<script>alert("x")</script> Spielplatz'
-    made = records_client.post(
-        "/api/projects", json=project_body(title=title), headers=people["coord10"].headers
+    made = town_client.post(
+        "/api/projects", json=project_body(title=title), headers=town_people["coord10"].headers
     ).json()
     assert made["project"]["title"] == title  # stored as entered
     for url in (
         f"/projects/{made['project']['id']}",
         "/projects",
-        "/region/berlin-lor-2021/101001",
+        f"/region/{TOWN}/1001",
     ):
-        page = records_client.get(url)
+        page = town_client.get(url)
         assert page.status_code == 200
         assert '<script>alert("x")' not in page.text
         assert "&lt;script&gt;alert(" in page.text
 
 
-def test_anonymous_visitors_see_public_projects_only(records_client, people):
-    headers = people["coord10"].headers
-    hidden = records_client.post(
+def test_anonymous_visitors_see_public_projects_only(town_client, town_people):
+    headers = town_people["coord10"].headers
+    hidden = town_client.post(
         "/api/projects", json=project_body(title="Intern", public=False), headers=headers
     ).json()["project"]["id"]
-    public = records_client.post(
+    public = town_client.post(
         "/api/projects", json=project_body(title="Offen"), headers=headers
     ).json()["project"]["id"]
-    anonymous = {f["id"] for f in records_client.get("/api/projects").json()["features"]}
+    anonymous = {f["id"] for f in town_client.get("/api/projects").json()["features"]}
     signed_in = {
-        f["id"] for f in records_client.get("/api/projects", headers=headers).json()["features"]
+        f["id"] for f in town_client.get("/api/projects", headers=headers).json()["features"]
     }
     assert public in anonymous and hidden not in anonymous
     assert {public, hidden} <= signed_in
-    assert records_client.get(f"/api/projects/{hidden}").status_code == 404
-    assert records_client.get(f"/projects/{hidden}").status_code == 404
-    in_region = records_client.get(
-        "/api/projects", params={"system": "berlin-lor-2021", "region": "101001"}
-    ).json()
+    assert town_client.get(f"/api/projects/{hidden}").status_code == 404
+    assert town_client.get(f"/projects/{hidden}").status_code == 404
+    in_region = town_client.get("/api/projects", params={"system": TOWN, "region": "1001"}).json()
     assert public in {f["id"] for f in in_region["features"]}
-    elsewhere = records_client.get(
-        "/api/projects", params={"system": "berlin-lor-2021", "region": "042002"}
-    ).json()
+    elsewhere = town_client.get("/api/projects", params={"system": TOWN, "region": "0401"}).json()
     assert public not in {f["id"] for f in elsewhere["features"]}
-    assert records_client.get("/api/projects", params={"status": "x"}).status_code == 422
+    assert town_client.get("/api/projects", params={"status": "x"}).status_code == 422
 
 
-def test_contacts_never_leave_with_public_data_and_vanish_on_withdrawal(records_client, people):
-    coordinator = people["coord10"].headers
-    pid = records_client.post(
+def test_contacts_never_leave_with_public_data_and_vanish_on_withdrawal(town_client, town_people):
+    coordinator = town_people["coord10"].headers
+    pid = town_client.post(
         "/api/projects", json=project_body(title="Mit Kontakt"), headers=coordinator
     ).json()["project"]["id"]
-    contact = records_client.post(
+    contact = town_client.post(
         f"/api/projects/{pid}/contacts",
         json={
             "name": "Hanna Beispiel",
@@ -186,40 +180,38 @@ def test_contacts_never_leave_with_public_data_and_vanish_on_withdrawal(records_
         headers=coordinator,
     ).json()
     outputs = {
-        "list anonymous": lambda: records_client.get("/api/projects").text,
+        "list anonymous": lambda: town_client.get("/api/projects").text,
         "list viewer": lambda: (
-            records_client.get("/api/projects", headers=people["viewer"].headers).text
+            town_client.get("/api/projects", headers=town_people["viewer"].headers).text
         ),
-        "project anonymous": lambda: records_client.get(f"/api/projects/{pid}").text,
+        "project anonymous": lambda: town_client.get(f"/api/projects/{pid}").text,
         "project viewer": lambda: (
-            records_client.get(f"/api/projects/{pid}", headers=people["viewer"].headers).text
+            town_client.get(f"/api/projects/{pid}", headers=town_people["viewer"].headers).text
         ),
-        "page anonymous": lambda: records_client.get(f"/projects/{pid}").text,
+        "page anonymous": lambda: town_client.get(f"/projects/{pid}").text,
         "history viewer": lambda: (
-            records_client.get(
-                f"/api/projects/{pid}/history", headers=people["viewer"].headers
+            town_client.get(
+                f"/api/projects/{pid}/history", headers=town_people["viewer"].headers
             ).text
         ),
     }
     for name, read in outputs.items():
         assert "hanna@example.org" not in read(), name
     # the district's coordinator sees the contact until consent is withdrawn
-    assert (
-        "hanna@example.org" in records_client.get(f"/api/projects/{pid}", headers=coordinator).text
-    )
-    withdrawn = records_client.post(f"/api/contacts/{contact['id']}/withdraw", headers=coordinator)
+    assert "hanna@example.org" in town_client.get(f"/api/projects/{pid}", headers=coordinator).text
+    withdrawn = town_client.post(f"/api/contacts/{contact['id']}/withdraw", headers=coordinator)
     assert withdrawn.status_code == 200
     for read in [
         *outputs.values(),
-        lambda: records_client.get(f"/api/projects/{pid}", headers=coordinator).text,
-        lambda: records_client.get(f"/api/projects/{pid}/history", headers=coordinator).text,
-        lambda: records_client.get("/api/projects", headers=coordinator).text,
+        lambda: town_client.get(f"/api/projects/{pid}", headers=coordinator).text,
+        lambda: town_client.get(f"/api/projects/{pid}/history", headers=coordinator).text,
+        lambda: town_client.get("/api/projects", headers=coordinator).text,
     ]:
         text_out = read()
         assert "Hanna" not in text_out and "hanna@example.org" not in text_out
 
 
-def test_geometry_upload_as_feature_collection_in_25833(records_client, people):
+def test_geometry_upload_as_feature_collection_in_25833(town_client, town_people):
     upload = {
         "type": "FeatureCollection",
         "features": [
@@ -230,13 +222,13 @@ def test_geometry_upload_as_feature_collection_in_25833(records_client, people):
             }
         ],
     }
-    response = records_client.post(
+    response = town_client.post(
         "/api/projects",
         json=project_body(geometry=upload, crs="EPSG:25833"),
-        headers=people["coord10"].headers,
+        headers=town_people["coord10"].headers,
     )
     assert response.status_code == 201
-    mixed = records_client.post(
+    mixed = town_client.post(
         "/api/projects",
         json=project_body(
             geometry={
@@ -247,7 +239,7 @@ def test_geometry_upload_as_feature_collection_in_25833(records_client, people):
                 ],
             }
         ),
-        headers=people["coord10"].headers,
+        headers=town_people["coord10"].headers,
     )
     assert mixed.status_code == 201, mixed.text
     assert mixed.json()["project"]["geometry"]["type"] == "GeometryCollection"

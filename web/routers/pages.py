@@ -21,7 +21,7 @@ from layers.catalog import catalog_by_topic
 from layers.choropleth import Choropleth, build_choropleth, default_method, describe, periods_of
 from layers.classify import MAX_CLASSES, METHODS, MIN_CLASSES, format_number
 from layers.credits import indicator_attribution
-from layers.errors import InvalidParameter, LayerError
+from layers.errors import InvalidParameter, LayerError, NotComputable
 from layers.facilities import facilities_by_category, facility_categories
 from layers.figures import catalog_keys, region_figures, series
 from layers.indicators import get_indicator
@@ -133,7 +133,12 @@ def map_page(
     keys = [lvl["key"] for lvl in levels]
     first_level = defaults.level if defaults.level in keys else keys[-1]
     chosen_level = get_level(conn, system, level or first_level)
-    meta = get_indicator(conn, indicator or defaults.indicator or catalog_keys(conn)[0])
+    chosen = indicator or defaults.indicator or next(iter(catalog_keys(conn)), None)
+    if chosen is None:
+        raise NotComputable(
+            "Es sind noch keine Indikatoren geladen (sozialraum ingest statistics …)."
+        )
+    meta = get_indicator(conn, chosen)
     notes: list[str] = []
     periods = periods_of(conn, meta, chosen_level, cache)
     if period is not None and period not in periods:
