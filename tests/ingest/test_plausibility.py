@@ -96,7 +96,9 @@ def test_a_facility_table_with_exchanged_axes_is_refused(store, tmp_path):
     fields = {**KITA_FIELDS, "x_field": "x", "y_field": "y", "crs": "EPSG:4326"}
     assert_nothing_written(
         store,
-        lambda: ingest_facilities(store, "mini", settings_for(tmp_path, "kitas.csv", **fields)),
+        lambda: ingest_facilities(
+            store, "mini", settings_for(tmp_path, "kitas.csv", **fields), srid=SRID
+        ),
         "kitas.csv",
         "the axes seem exchanged",
         "2 of 2 facilities",
