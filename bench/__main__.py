@@ -12,6 +12,7 @@ from bench.boundaries import bench_boundaries
 from bench.full_load import bench_full_load
 from bench.profiles import bench_profiles
 from bench.services import bench_services
+from bench.soak import bench_soak
 from bench.web import bench_web
 from spatial.cluster import EmbeddedCluster
 from spatial.settings import PROJECT_ROOT, DataSettings
@@ -34,6 +35,7 @@ def main() -> None:
         bench_web(loaded)
         bench_services(loaded, repeats=repeats)
         bench_profiles(loaded, repeats=max(1, min(repeats, 3)))
+        bench_soak(loaded)
     finally:
         cluster.stop()
         shutil.rmtree(root, ignore_errors=True)
