@@ -129,12 +129,27 @@ def browser():
         chromium.close()
 
 
+def policy_violations(tab) -> list[str]:
+    """What the browser refused under the Content-Security-Policy on this tab (filled live)."""
+    refused: list[str] = []
+    tab.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    return refused
+
+
 @pytest.fixture
 def page(browser):
+    """A chromium tab; the test fails if the page broke its Content-Security-Policy."""
     context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="de-DE")
     tab = context.new_page()
+    refused = policy_violations(tab)
     yield tab
     context.close()
+    assert not refused, f"refused by the Content-Security-Policy: {refused}"
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ from spatial.cities import Cities
 from spatial.errors import SozialraumError
 from spatial.store import make_engine, resolve_database_url
 from web.auth import CsrfRejected, NotSignedIn
-from web.headers import SecurityHeaders
+from web.headers import SecurityHeaders, origin_of
 from web.limits import BodyLimit
 from web.pdfs import BUSY_DE, PdfRenderer, RendererBusy
 from web.refresher import StoreRefresher
@@ -174,7 +174,8 @@ def create_app(config: Settings | None = None) -> FastAPI:
 
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=settings.gzip_level)
     app.add_middleware(BodyLimit, max_bytes=records.max_payload_kb * 1024)
-    app.add_middleware(SecurityHeaders)
+    base_map = origin_of(settings.tile_url) if settings.tile_url else None
+    app.add_middleware(SecurityHeaders, images=(base_map,) if base_map else ())
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(health.router)
     for router in (

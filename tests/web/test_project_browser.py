@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from webserver import log_in
+from webserver import log_in, policy_violations
 
 pytestmark = pytest.mark.mirror
 CORNERS = [(52.5655, 13.5625), (52.5655, 13.5685), (52.5685, 13.5685), (52.5685, 13.5625)]
@@ -36,6 +36,7 @@ def test_coordinator_draws_saves_and_meets_a_conflict(browser, records_server, p
     coordinator = people["coord10"].user.username
     first = browser.new_context(viewport={"width": 1400, "height": 900}, locale="de-DE")
     page = first.new_page()
+    refused = policy_violations(page)  # drawing tools, map and forms under the policy
     log_in(page, records_server, coordinator, "/projects/new")
     _draw_polygon(page, CORNERS)
     assert page.evaluate("sozialraum.drawnLayer.getLayers().length") == 1
@@ -87,3 +88,4 @@ def test_coordinator_draws_saves_and_meets_a_conflict(browser, records_server, p
     page.screenshot(path=str(shots / "project-history.png"))
     first.close()
     second.close()
+    assert not refused, refused

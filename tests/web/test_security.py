@@ -64,3 +64,21 @@ def test_csv_cells_that_look_like_formulas_are_written_as_text(town_client, town
     titles = [r["title"] for r in rows if "HYPERLINK" in r["title"]]
     assert titles == ['\'=HYPERLINK("http://example.org","klick")']
     assert not any(re.match(r"^[=+@]", v or "") for r in rows for v in r.values())
+
+
+def test_pages_allow_only_their_own_scripts_and_those_with_the_requests_nonce(town_client):
+    first, second = town_client.get("/projects"), town_client.get("/projects")
+    policy = first.headers["content-security-policy"]
+    nonce = re.search(r"'nonce-([^']+)'", policy).group(1)
+    assert (
+        "script-src 'self' 'nonce-" in policy
+        and "'unsafe-inline'" not in policy.split("style-src")[0]
+    )
+    assert "object-src 'none'" in policy and "base-uri 'self'" in policy
+    assert "https://tile.openstreetmap.org" in policy  # the base map's tiles
+    inline = re.findall(r"<script([^>]*)>", first.text)
+    assert inline and all(f'nonce="{nonce}"' in attrs for attrs in inline)
+    assert not re.search(r"\son[a-z]+=", first.text)  # no inline event handlers
+    assert nonce not in second.headers["content-security-policy"]  # a new one per request
+    docs = town_client.get("/docs").headers["content-security-policy"]
+    assert "cdn.jsdelivr.net" in docs and "frame-ancestors 'none'" in docs

@@ -61,11 +61,18 @@ router = APIRouter(include_in_schema=False)
 
 
 def _visitor_context(request: Request) -> dict:
-    """Every page knows who is signed in (navigation, CSRF token for the scripts)."""
+    """Every page knows who is signed in (navigation, CSRF token for the scripts) and the
+    nonce its inline scripts carry (``web.headers``)."""
+    nonce = getattr(request.state, "csp_nonce", "")
     try:
-        return {"visitor": current_visitor(request)}
+        return {"visitor": current_visitor(request), "csp_nonce": nonce}
     except SozialraumError:  # a bad token on a page: shown as anonymous, the page says why
-        return {"visitor": Visitor()}
+        return {"visitor": Visitor(), "csp_nonce": nonce}
+
+
+def _nonced(html: str, nonce: str) -> str:
+    """Every script tag of generated markup (the map's header) with the request's nonce."""
+    return html.replace("<script", f'<script nonce="{nonce}"') if nonce else html
 
 
 templates = Jinja2Templates(
@@ -73,6 +80,7 @@ templates = Jinja2Templates(
 )
 templates.env.filters["de_date"] = lambda d: f"{d:%d.%m.%Y}" if d else ""
 templates.env.filters["de_timestamp"] = de_timestamp
+templates.env.filters["nonced"] = _nonced
 templates.env.filters["de_number"] = lambda v, decimals=0: (
     "" if v is None else format_number(v, decimals)
 )
