@@ -57,6 +57,10 @@ def read_table(
             )
         body.append(row)
         lines.append(first + index + 1)
+    if not body:
+        raise IngestError(
+            f"the table has a header ({', '.join(header)}) but no rows of data", file=path
+        )
     frame = pd.DataFrame(body, columns=header, dtype=str).apply(lambda col: col.str.strip())
     frame.attrs["lines"] = lines  # the file line of each row, for messages
     return frame

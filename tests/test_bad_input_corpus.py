@@ -68,7 +68,7 @@ def _statistics(engine, path: Path, columns: dict, settings: DataSettings, **opt
         str(path),
         settings.model_copy(update={"catalog_dir": PROJECT_ROOT / "data" / "indicators"}),
         system="town",
-        level="plr",
+        level=options.pop("level", "plr"),
         code_column=options.pop("code_column", "Nr"),
         columns=columns,
         period=options.pop("period", PERIOD),
@@ -313,7 +313,10 @@ STATISTICS = {
         _table(["Nr;EW", "010101;-5"]),
         ["werte.csv", "line 2", "inhabitants", "-5"],
     ),
-    "infinite number": (_table(["Nr;EW", "010101;1e400"]), ["werte.csv", "line 2", "not finite"]),
+    "infinite number": (
+        _table(["Nr;EW", "010101;1e400"]),
+        ["werte.csv", "line 2", "field 'EW'", "not a finite number"],
+    ),
     "share over 100": (
         _table(["Nr;Anteil", "010101;140"], columns={"Anteil": "share_age_above_65"}),
         ["werte.csv", "line 2", "share_age_above_65", "140"],
@@ -324,11 +327,11 @@ STATISTICS = {
         _table(["Nr;EW", "010101;5"], columns={"EW": "einwohnerzahl"}),
         ["einwohnerzahl"],
     ),
-    "no rows": (_table(["Nr;EW"]), ["werte.csv"]),
+    "no rows": (_table(["Nr;EW"]), ["werte.csv", "header (Nr, EW) but no rows of data"]),
     "empty file": (_table([""]), ["werte.csv"]),
     "another source's values": (
         _table(["Nr;EW", "010101;1"], name="andere.csv"),
-        ["andere.csv", "already loaded", "--replace"],
+        ["file-andere-2024-12-31 would overwrite", "file-ew-2024-12-31", "--replace"],
     ),
     "unknown level": (_table(["Nr;EW", "010101;5"], level="ortsteil"), ["ortsteil"]),
     "code of another level": (

@@ -105,7 +105,12 @@ def test_self_intersection_is_repaired_and_reported(records_engine, people):
         ({"type": "Point", "coordinates": [402000, 5826000]}, None, "projected metres"),
         ({"type": "Point", "coordinates": [11.58, 48.14]}, None, "outside the city"),
         ({"type": "Point", "coordinates": [13.56, 52.56]}, "EPSG:9999", "unsupported crs"),
-        ({"type": "Polygon", "coordinates": [[[1, 2], [3]]]}, None, "not a valid GeoJSON"),
+        ({"type": "Point", "coordinates": ["x"]}, None, "not a valid GeoJSON"),
+        (
+            {"type": "Polygon", "coordinates": [[[1, 2], [3]]]},
+            None,
+            "a closed ring needs at least 4",
+        ),
         ({"type": "FeatureCollection", "features": []}, None, "no features"),
     ],
 )
