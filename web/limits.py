@@ -1,13 +1,10 @@
 """Request-body limit for writes: a body over the limit is refused with a clear 422 before the
-app parses it (by its Content-Length, or while it streams in when there is none)."""
+app parses it (by its Content-Length, or while it streams in when there is none: such a body
+is read up to the limit here and then handed on)."""
 
 from __future__ import annotations
 
 import json
-
-
-class _TooLarge(Exception):
-    pass
 
 
 class BodyLimit:
@@ -23,27 +20,32 @@ class BodyLimit:
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             return await self._refuse(send, int(declared))
-        seen = 0
-        started = False
-
-        async def counting_receive():
-            nonlocal seen
+        if declared is not None:
+            return await self.app(scope, receive, send)  # the server holds it to its length
+        # no length (chunked): read up to the limit first, then hand the body on; the app's
+        # own body parser would turn a refusal while reading into a generic 400
+        chunks, seen = [], 0
+        while True:
             message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
             seen += len(message.get("body", b""))
             if seen > self.max_bytes:
-                raise _TooLarge
-            return message
+                return await self._refuse(send, seen)
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
 
-        async def tracking_send(message):
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
 
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await self._refuse(send, seen)
+        return await self.app(scope, replay, send)
 
     async def _refuse(self, send, size: int) -> None:
         body = json.dumps(

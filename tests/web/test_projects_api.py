@@ -243,3 +243,29 @@ def test_geometry_upload_as_feature_collection_in_25833(town_client, town_people
     )
     assert mixed.status_code == 201, mixed.text
     assert mixed.json()["project"]["geometry"]["type"] == "GeometryCollection"
+
+
+def test_a_chunked_body_over_the_limit_gets_the_same_clear_refusal(
+    town_client, town_engine, town_people
+):
+    limit = town_client.app.state.record_settings.max_payload_kb * 1024
+    body = json.dumps(project_body(description="x" * (limit + 10))).encode()
+
+    def chunks():  # no Content-Length: the body streams in pieces
+        for start in range(0, len(body), 64 * 1024):
+            yield body[start : start + 64 * 1024]
+
+    before = _count(town_engine, "projects")
+    response = town_client.post(
+        "/api/projects", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+    assert "exceeds the limit" in response.json()["detail"]
+    assert _count(town_engine, "projects") == before
+    small = json.dumps(project_body()).encode()  # a chunked body within the limit goes through
+    accepted = town_client.post(
+        "/api/projects",
+        content=iter([small[:10], small[10:]]),
+        headers={"Content-Type": "application/json", **town_people["admin"].headers},
+    )
+    assert accepted.status_code == 201, accepted.text
