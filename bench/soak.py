@@ -28,8 +28,8 @@ SYSTEM = "berlin-lor-2021"
 CHOROPLETHS = [
     (level, indicator)
     for level in ("plr", "bzr", "pgr", "bezirk")
-    for indicator in ("inhabitants", "share_age_above_65", "share_age_below_6", "mss_class")
-]
+    for indicator in ("inhabitants", "share_age_above_65", "share_age_below_6")
+] + [("plr", "mss_class")]  # the MSS classes exist for Planungsräume only
 PROFILES = ["101001", "104009", "011002", "041001", "071001", "121001"]
 
 

@@ -4,6 +4,7 @@ settings, all held by the app (built in ``create_app``)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 from fastapi import Request
 from sqlalchemy import text
@@ -18,10 +19,11 @@ from web.auth import has_credentials, resolve_visitor
 from web.settings import WebSettings
 
 
-def get_connection(request: Request) -> Iterator[Connection]:
-    """One connection per request for reading. A request that names someone reads from the
-    primary (its visitor is resolved on this connection, and they see what they just wrote);
-    the others from the replica when one is configured."""
+@contextmanager
+def request_connection(request: Request) -> Iterator[Connection]:
+    """The request's connection. A request that names someone reads from the primary (its
+    visitor is resolved on this connection, and they see what they just wrote); the others
+    from the replica when one is configured."""
     state = request.app.state
     if not has_credentials(request):
         with state.read_engine.connect() as conn:
@@ -29,6 +31,14 @@ def get_connection(request: Request) -> Iterator[Connection]:
         return
     with state.engine.connect() as conn:
         resolve_visitor(request, conn)
+        yield conn
+
+
+def get_connection(request: Request) -> Iterator[Connection]:
+    """Dependency: one connection per request, held until the answer is sent (routes whose
+    answer takes long without the database, such as a PDF, use ``request_connection`` for
+    the part that needs it)."""
+    with request_connection(request) as conn:
         yield conn
 
 

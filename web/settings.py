@@ -19,10 +19,10 @@ class WebSettings(BaseSettings):
 
     title: str = "sozialraum"
     pool_size: int = Field(
-        default=5, ge=1, le=100, description="Connections kept open (as many again on demand)."
+        default=10, ge=1, le=100, description="Connections kept open (as many again on demand)."
     )
     pool_timeout: float = Field(
-        default=10, ge=0.5, le=300, description="Seconds a request waits for a free connection."
+        default=30, ge=0.5, le=300, description="Seconds a request waits for a free connection."
     )
     max_features: int = Field(
         default=10_000, ge=1, le=1_000_000, description="Upper bound for features in one response."

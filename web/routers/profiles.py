@@ -37,6 +37,7 @@ from web.deps import (
     get_connection,
     get_profile_settings,
     get_records,
+    request_connection,
     standard_sections,
 )
 from web.routers.pages import templates
@@ -50,19 +51,19 @@ ACTIONS = {
 }
 
 
-def requested_profile(
+def _profile(
+    conn: Connection,
     system: str,
     code: str,
-    level: str | None = None,
-    conn: Connection = Depends(get_connection),
-    cache: LayerCache = Depends(get_cache),
-    visitor: Visitor = Depends(current_visitor),
-    settings: ProfileSettings = Depends(get_profile_settings),
-    credit: Attribution = Depends(get_records),
-    cities: Cities = Depends(get_cities),
+    level: str | None,
+    cache: LayerCache,
+    visitor: Visitor,
+    settings: ProfileSettings,
+    credit: Attribution,
+    cities: Cities,
 ) -> Profile:
-    """Dependency: the profile named by the path, in the visitor's version (signed-in readers
-    get the internal one), after the template of the system's city."""
+    """The profile in the visitor's version (signed-in readers get the internal one), after
+    the template of the system's city."""
     return build_profile(
         conn,
         cache,
@@ -76,6 +77,21 @@ def requested_profile(
     )
 
 
+def requested_profile(
+    system: str,
+    code: str,
+    level: str | None = None,
+    conn: Connection = Depends(get_connection),
+    cache: LayerCache = Depends(get_cache),
+    visitor: Visitor = Depends(current_visitor),
+    settings: ProfileSettings = Depends(get_profile_settings),
+    credit: Attribution = Depends(get_records),
+    cities: Cities = Depends(get_cities),
+) -> Profile:
+    """Dependency: the profile named by the path."""
+    return _profile(conn, system, code, level, cache, visitor, settings, credit, cities)
+
+
 def _query(level: str | None) -> str:
     return f"?level={quote(level)}" if level else ""
 
@@ -85,9 +101,23 @@ def _base_url(system: str, code: str) -> str:
 
 
 @router.get("/profile/{system}/{code}.pdf")
-def profile_pdf(request: Request, profile: Profile = Depends(requested_profile)) -> Response:
+def profile_pdf(
+    request: Request,
+    system: str,
+    code: str,
+    level: str | None = None,
+    cache: LayerCache = Depends(get_cache),
+    visitor: Visitor = Depends(current_visitor),
+    settings: ProfileSettings = Depends(get_profile_settings),
+    credit: Attribution = Depends(get_records),
+    cities: Cities = Depends(get_cities),
+) -> Response:
+    # the connection is given back before the layout, which takes seconds without it
+    with request_connection(request) as conn:
+        profile = _profile(conn, system, code, level, cache, visitor, settings, credit, cities)
+        document = render_document(profile)
     return Response(
-        request.app.state.pdfs.pdf(render_document(profile)),
+        request.app.state.pdfs.pdf(document),
         media_type="application/pdf",
         headers={
             "Content-Disposition": f'inline; filename="{file_name(profile)}"',
