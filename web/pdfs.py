@@ -1,7 +1,8 @@
 """Profile PDFs, rendered at most once per content and only a few at a time. A PDF takes
 seconds of CPU to lay out: the document (HTML) is built on every request, but the PDF of the
-same document is taken from a byte-bounded cache, and a request that finds every renderer busy
-for too long is answered 503 instead of queueing without end."""
+same document is taken from a byte-bounded cache (or awaited while another request lays it
+out), and a request that finds every renderer busy for too long is answered 503 instead of
+queueing without end."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import threading
 from layers.cache import BoundedLRU
 from profiles.document import html_to_pdf
 
+RENDER_SECONDS = 120  # the longest a layout may take while others wait for it
 BUSY_DE = "Gerade werden zu viele Profile als PDF erstellt. Bitte gleich noch einmal versuchen."
 
 
@@ -26,6 +28,8 @@ class PdfRenderer:
         self._cache = BoundedLRU(max_entries=10_000, max_bytes=max_bytes)
         self._slots = threading.BoundedSemaphore(concurrency)
         self._wait = wait_seconds
+        self._rendering: dict[bytes, threading.Event] = {}  # documents being laid out now
+        self._guard = threading.Lock()
         self.renders = 0  # PDFs laid out since the start
         self.rendering = 0  # being laid out now
 
@@ -34,21 +38,37 @@ class PdfRenderer:
         found = self._cache.get(key)
         if found is not None:
             return found
+        with self._guard:
+            running = self._rendering.get(key)
+            if running is None:
+                self._rendering[key] = threading.Event()
+        if running is not None:
+            # the same document is being laid out for another request: wait for that one
+            running.wait(timeout=self._wait + RENDER_SECONDS)
+            found = self._cache.get(key)
+            if found is None:
+                raise RendererBusy("every PDF renderer is busy; try again in a few seconds")
+            return found
+        try:
+            return self._render(key, document)
+        finally:
+            with self._guard:
+                self._rendering.pop(key).set()
+
+    def _render(self, key: bytes, document: str) -> bytes:
         if not self._slots.acquire(timeout=self._wait):
             raise RendererBusy("every PDF renderer is busy; try again in a few seconds")
         try:
-            found = self._cache.get(key)  # rendered by another request while this one waited
-            if found is None:
-                self.rendering += 1
-                try:
-                    found = html_to_pdf(document)
-                finally:
-                    self.rendering -= 1
-                self.renders += 1
-                self._cache.put(key, found)
+            self.rendering += 1
+            try:
+                found = html_to_pdf(document)
+            finally:
+                self.rendering -= 1
+            self.renders += 1
+            self._cache.put(key, found)
+            return found
         finally:
             self._slots.release()
-        return found
 
     @property
     def cached_bytes(self) -> int:

@@ -101,7 +101,7 @@ class WebSettings(BaseSettings):
         default=2, ge=1, le=64, description="Profile PDFs rendered at the same time."
     )
     pdf_wait_seconds: float = Field(
-        default=15, ge=0, le=300, description="How long a PDF request waits for a free renderer."
+        default=60, ge=0, le=300, description="How long a PDF request waits for a free renderer."
     )
     tile_max_age: int = Field(
         default=300, ge=0, le=86_400, description="Seconds clients may reuse a vector tile."

@@ -64,3 +64,20 @@ def test_a_bounded_cache_evicts_by_bytes_and_keeps_nothing_too_large():
     assert "huge" not in cache and cache.bytes <= 10_000
     table = {f"{i:08d}": (float(i), "valid") for i in range(1000)}
     assert approximate_size(table) > 1000 * 100  # keys, tuples, floats and texts counted
+
+
+def test_requests_for_a_document_being_laid_out_wait_for_that_layout():
+    renderer = PdfRenderer(max_bytes=50 * 2**20, concurrency=1, wait_seconds=30)
+    document = _document("Gleichzeitig", paragraphs=300)
+    results: list[bytes] = []
+
+    def ask() -> None:
+        results.append(renderer.pdf(document))
+
+    askers = [threading.Thread(target=ask) for _ in range(6)]
+    for asker in askers:
+        asker.start()
+    for asker in askers:
+        asker.join()
+    assert len(results) == 6 and len(set(results)) == 1
+    assert renderer.renders == 1  # laid out once for all six
