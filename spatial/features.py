@@ -187,6 +187,20 @@ def _property_row(source: FeatureSource, alias: str) -> str:
     return f"(SELECT p FROM (SELECT {columns}) AS p)"
 
 
+def _geojson_geometry(column: str) -> str:
+    """SQL: the GeoJSON geometry of ``column`` in ``:q_out`` with ``:q_digits`` decimals. It is
+    snapped to that grid first, and where the snapped shape is invalid (rings touching after
+    rounding; QGIS stops on such input) the precision reducer makes it valid on the grid —
+    about twice the cost of rounding alone, instead of four times for reducing every shape."""
+    return (
+        "ST_AsGeoJSON((SELECT CASE WHEN ST_IsValid(b.s) THEN b.s "
+        "ELSE ST_ReducePrecision(a.t, a.grid) END "
+        f"FROM (SELECT ST_Transform({column}, :q_out) AS t, "
+        "power(10::float8, -(:q_digits)::int) AS grid) a, "
+        "LATERAL (SELECT ST_SnapToGrid(a.t, a.grid) AS s) b), :q_digits, 0)::json"
+    )
+
+
 _PAGE = """
 WITH hit AS (
     SELECT src.* FROM ({relation}) AS src WHERE {where}
@@ -194,7 +208,7 @@ WITH hit AS (
 ), numbered AS (SELECT hit.*, row_number() OVER (ORDER BY hit.fid) AS q_n FROM hit)
 SELECT coalesce(string_agg(json_build_object(
         'type', 'Feature', 'id', n.fid,
-        'geometry', ST_AsGeoJSON(ST_Transform(n.geom, :q_out), :q_digits, 0)::json,
+        'geometry', {geometry},
         'properties', row_to_json({props}))::text, ',' ORDER BY n.fid)
         FILTER (WHERE n.q_n <= :q_limit), ''),
     count(*) FILTER (WHERE n.q_n <= :q_limit), count(*) > :q_limit
@@ -208,7 +222,13 @@ def geojson_features(
     """Comma-joined GeoJSON Feature texts of one page (coordinates in ``out_srid``, x/y order),
     how many, and whether more follow (one row more is read to know; never a full count)."""
     where, params = _where(source, query)
-    sql = _fill(_PAGE, relation=source.relation, where=where, props=_property_row(source, "n"))
+    sql = _fill(
+        _PAGE,
+        relation=source.relation,
+        where=where,
+        props=_property_row(source, "n"),
+        geometry=_geojson_geometry("n.geom"),
+    )
     params.update(
         q_limit=query.limit if query.limit is not None else 10_000_000,
         q_offset=query.offset,
@@ -232,7 +252,7 @@ def one_feature(
         key = fid
     sql = (
         "SELECT json_build_object('type', 'Feature', 'id', src.fid, 'geometry', "
-        "ST_AsGeoJSON(ST_Transform(src.geom, :q_out), :q_digits, 0)::json, "
+        f"{_geojson_geometry('src.geom')}, "
         f"'properties', row_to_json({_property_row(source, 'src')}))::text "
         f"FROM ({source.relation}) AS src WHERE src.fid = :q_fid"
     )

@@ -326,7 +326,8 @@ def _write_shapefile_zip(
             crs=crs,
             geometry_type=shape_type,
             layer_options={"ENCODING": "UTF-8"},
-            promote_to_multi=True,
+            # a point layer stays one of points (promoting it failed for every facility export)
+            promote_to_multi=shape_type.startswith("Multi"),
         )
         written += sorted(work.glob(f"{layer}.*"))
     table = io.StringIO()

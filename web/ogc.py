@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from layers.cache import LayerCache
@@ -84,6 +85,38 @@ def list_collections(conn: Connection, cache: LayerCache) -> list[Collection]:
         return found
 
     return cache.get_or_compute(conn, ("ogc-collections",), compute)
+
+
+# the box of the stored geometry, transformed: as a collection's own document computes it
+_WGS84_BOX = "ST_Transform(ST_SetSRID(ST_Extent(geom)::geometry, min(ST_SRID(geom))), 4326)::box2d"
+_EXTENTS = text(
+    f"""
+    SELECT s.key || '-' || l.key AS id, ST_XMin(x.e), ST_YMin(x.e), ST_XMax(x.e), ST_YMax(x.e)
+    FROM (SELECT level_id, {_WGS84_BOX} AS e FROM regions GROUP BY level_id) x
+    JOIN region_levels l ON l.id = x.level_id JOIN region_systems s ON s.id = l.system_id
+    UNION ALL
+    SELECT 'facilities-' || x.category, ST_XMin(x.e), ST_YMin(x.e), ST_XMax(x.e), ST_YMax(x.e)
+    FROM (SELECT category, {_WGS84_BOX} AS e FROM facilities GROUP BY category) x
+    """
+)
+_PROJECTS_EXTENT = text(
+    "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT "
+    f"{_WGS84_BOX} AS e FROM projects WHERE public AND deleted_at IS NULL) x"
+)
+
+
+def collection_extents(conn: Connection, cache: LayerCache) -> dict[str, tuple[float, ...]]:
+    """WGS 84 bounds of every collection in one pass (regions and facilities through the
+    cache; the public projects, which change without a data version, read each time)."""
+
+    def compute() -> dict[str, tuple[float, ...]]:
+        return {row[0]: tuple(row[1:]) for row in conn.execute(_EXTENTS) if row[1] is not None}
+
+    found = dict(cache.get_or_compute(conn, ("ogc-extents",), compute))
+    projects = conn.execute(_PROJECTS_EXTENT).one()
+    if projects[0] is not None:
+        found["projects"] = tuple(projects)
+    return found
 
 
 def get_collection(conn: Connection, cache: LayerCache, collection_id: str) -> Collection:

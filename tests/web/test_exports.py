@@ -285,3 +285,18 @@ def test_projects_and_events_exports_by_role_never_contacts(records_client, peop
     row = events[events["title"] == "Export-Werkstatt"].iloc[0]
     assert row["participants"] == 12 and row["regions"] == "101001"
     assert 13.5 < events.to_crs(4326).geometry[row.name].x < 13.6
+
+
+def test_facilities_export_as_shapefiles_of_points(client, tmp_path):
+    loaded = [c for c in client.get("/api/facility-categories").json() if c["facilities"]]
+    assert len(loaded) >= 4
+    for category in loaded:
+        path = download(
+            client, f"/api/exports/facilities/{category['key']}", tmp_path, format="shp"
+        )
+        stem = path.name.removesuffix(".shp.zip")
+        info = pyogrio.read_info(f"/vsizip/{path}/{stem}.shp")
+        assert info["geometry_type"] == "Point", category["key"]
+        assert info["features"] == category["facilities"], category["key"]
+        frame = pyogrio.read_dataframe(f"/vsizip/{path}/{stem}.shp")
+        assert frame.geometry.is_valid.all() and (frame.geometry.geom_type == "Point").all()

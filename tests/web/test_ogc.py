@@ -133,3 +133,31 @@ def test_bad_requests_get_a_clear_4xx(client, path, params, status, message):
     response = client.get(f"/ogc{path}", params=params)
     assert response.status_code == status, response.text
     assert message in response.json()["detail"]
+
+
+@pytest.mark.parametrize("level", ["plr", "bzr", "pgr", "bezirk"])
+def test_every_polygon_stays_valid_after_rounding_to_crs84_decimals(client, level):
+    """Rounding to 6 decimals made rings of PLR 10100205 and its parents touch (invalid in
+    QGIS); the output is snapped to that grid by a precision reducer instead."""
+    import shapely
+    from shapely.geometry import shape
+
+    page = client.get(
+        f"/ogc/collections/berlin-lor-2021-{level}/items", params={"limit": 1000}
+    ).json()
+    shapes = [shape(f["geometry"]) for f in page["features"]]
+    assert len(shapes) == {"plr": 542, "bzr": 143, "pgr": 58, "bezirk": 12}[level]
+    invalid = [f["id"] for f, s in zip(page["features"], shapes, strict=True) if not s.is_valid]
+    assert invalid == []
+    xs = shapely.get_coordinates(shapes[:20])[:, 0]
+    assert max(len(repr(float(x)).split(".")[-1]) for x in xs) <= 6
+
+
+def test_the_collection_list_gives_each_collection_its_own_extent(client):
+    listed = {c["id"]: c for c in client.get("/ogc/collections").json()["collections"]}
+    west, south, east, north = listed["berlin-lor-2021-plr"]["extent"]["spatial"]["bbox"][0]
+    assert 13.0 < west < 13.2 and 52.3 < south < 52.4 and 13.7 < east < 13.8 and 52.6 < north < 52.7
+    own = client.get("/ogc/collections/berlin-lor-2021-plr").json()["extent"]["spatial"]["bbox"]
+    assert np.allclose(listed["berlin-lor-2021-plr"]["extent"]["spatial"]["bbox"], own, atol=1e-3)
+    kitas = listed["facilities-kita"]["extent"]["spatial"]["bbox"][0]
+    assert 13.0 < kitas[0] < 13.8 and kitas[2] < 13.8

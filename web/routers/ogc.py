@@ -21,6 +21,7 @@ from web.ogc import (
     CRS84,
     BadOgcRequest,
     Collection,
+    collection_extents,
     collection_source,
     crs_list,
     crs_uri,
@@ -58,9 +59,12 @@ def _collection_document(
     srid: int,
     periods: list,
     offered: list[int],
+    extent: tuple[float, ...] | None = None,
 ) -> dict:
     url = f"{base}/collections/{collection.id}"
-    extent = source.extent if source is not None and source.extent else (-180, -90, 180, 90)
+    if source is not None and source.extent:
+        extent = source.extent
+    extent = extent or (-180, -90, 180, 90)
     doc: dict = {
         "id": collection.id,
         "title": collection.title,
@@ -124,11 +128,14 @@ def collections(
     _check_format(f)
     base = _base(request)
     srid = storage_srid_of(conn, cache)
+    extents = collection_extents(conn, cache)
     return {
         "links": [{"href": f"{base}/collections", "rel": "self", "type": JSON}],
         "crs": crs_list(offered_srids(srid, cities)),
         "collections": [
-            _collection_document(c, None, base, srid, [], offered_srids(srid, cities, c.system))
+            _collection_document(
+                c, None, base, srid, [], offered_srids(srid, cities, c.system), extents.get(c.id)
+            )
             for c in list_collections(conn, cache)
         ],
     }
