@@ -6,6 +6,7 @@ way, and PostGIS does the spatial work (transform, bbox, GeoJSON, MVT)."""
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -289,10 +290,35 @@ def tile_tolerance(z: int, extent: int) -> float:
     return WORLD_MERCATOR_M / (2**z * extent) * 0.6 / 2
 
 
+def tile_area(
+    z: int, x: int, y: int, margin: float, extent: tuple[float, ...] | None
+) -> tuple[float, float, float, float] | None:
+    """The part of tile z/x/y (with ``margin`` of its size around it) that holds data, in
+    degrees: the tile cut to the source's extent. A low-zoom tile spans the world, which a
+    projected storage CRS cannot express (the tile of zoom 0 came out empty); None when
+    nothing of the source can be in it."""
+    n = 2**z
+    west = (x - margin) / n * 360 - 180
+    east = (x + 1 + margin) / n * 360 - 180
+
+    def latitude(row: float) -> float:
+        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * row / n))))
+
+    north, south = latitude(max(y - margin, 0)), latitude(min(y + 1 + margin, n))
+    if extent is not None:
+        pad = 0.01  # degrees: the extent is a transformed box
+        west, south = max(west, extent[0] - pad), max(south, extent[1] - pad)
+        east, north = min(east, extent[2] + pad), min(north, extent[3] + pad)
+    if west >= east or south >= north:
+        return None
+    return west, south, east, north
+
+
 _TILE = """
 WITH bounds AS (
     SELECT ST_TileEnvelope(:t_z, :t_x, :t_y) AS env,
-           ST_Transform(ST_TileEnvelope(:t_z, :t_x, :t_y, margin => :t_margin), :t_srid) AS area
+           ST_Transform(ST_Segmentize(ST_MakeEnvelope(:t_w, :t_s, :t_e, :t_n, 4326), 0.01),
+                        :t_srid) AS area
 ), shapes AS (
     SELECT ST_AsMVTGeom(ST_Transform({simplified}, 3857), bounds.env, :t_extent, :t_buffer,
                         true) AS mvt_geom, {columns}
@@ -317,6 +343,9 @@ def mvt_tile(
 ) -> bytes:
     """One Mapbox vector tile of the source: geometry simplified for the zoom, clipped with a
     buffer, every field as a property (ids as feature ids where they are integers)."""
+    area = tile_area(z, x, y, buffer / extent, source.extent)
+    if area is None:
+        return b""  # the tile lies beside every feature of the source
     where, params = _where(source, query or FeatureQuery())
     columns = ", ".join(f"src.{_quoted(f.name)}" for f in source.fields)
     if source.geometry_type == "Point":
@@ -341,7 +370,10 @@ def mvt_tile(
         t_z=z,
         t_x=x,
         t_y=y,
-        t_margin=buffer / extent,
+        t_w=area[0],
+        t_s=area[1],
+        t_e=area[2],
+        t_n=area[3],
         t_srid=source.srid,
         t_extent=extent,
         t_buffer=buffer,

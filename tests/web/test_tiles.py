@@ -3,6 +3,8 @@ and facilities in the tile, simplification by zoom, TileJSON, ETag/304 and bad t
 
 from __future__ import annotations
 
+import math
+
 import mapbox_vector_tile
 import pytest
 
@@ -97,3 +99,24 @@ def test_bad_tiles_are_refused(client, path, status, message):
     response = client.get(path)
     assert response.status_code == status, response.text
     assert message in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("z", "layer", "least"),
+    [(0, "bezirk", 6), (1, "bezirk", 10), (2, "bzr", 60), (4, "plr", 500)],
+)
+def test_tiles_of_the_lowest_zooms_hold_the_city(client, z, layer, least):
+    """TileJSON says minzoom 0; the tile of zoom 0 came out empty (the world's tile cannot be
+    expressed in the storage CRS). Berlin is a few tile units wide at zoom 0: regions
+    smaller than a unit drop out, the others are there."""
+    n = 2**z
+    x, y = (
+        int((13.4 + 180) / 360 * n),
+        int((1 - math.asinh(math.tan(math.radians(52.52))) / math.pi) / 2 * n),
+    )
+    layer_id = f"berlin-lor-2021-{layer}"
+    features = decode(client, layer_id, z, x, y)[layer_id]["features"]
+    assert len(features) >= least
+    if z > 0:  # the other side of the world holds nothing, answered without a query
+        far = client.get(f"/tiles/{layer_id}/{z}/{(x + n // 2) % n}/{y}.mvt")
+        assert far.status_code == 200 and far.content == b""
