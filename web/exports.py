@@ -171,8 +171,12 @@ def export_layer(
         _write_shapefile_zip(path, source, geometries, columns, masks, crs, about)
         return path
     layer_options: dict = {}
+    dataset_options: dict = {}
     write = {"dataset_metadata": None, "layer_metadata": None}
     if fmt.key == "gpkg":
+        # version 1.2: GDAL 3.6 and QGIS 3.22 warn that 1.4 (today's default) "may only be
+        # partially supported"; nothing we write needs more than 1.2
+        dataset_options["VERSION"] = "1.2"
         layer_options.update(IDENTIFIER=source.title, DESCRIPTION=about["attribution"])
         metadata = {k: v for k, v in about.items() if isinstance(v, str)}
         metadata["sources"] = json.dumps(about["sources"], ensure_ascii=False)
@@ -190,6 +194,7 @@ def export_layer(
         geometry_type=_layer_geometry_type(source.geometry_type),
         crs=crs,
         layer_options=layer_options,
+        dataset_options=dataset_options,
         **write,
     )
     return path

@@ -300,3 +300,17 @@ def test_facilities_export_as_shapefiles_of_points(client, tmp_path):
         assert info["features"] == category["facilities"], category["key"]
         frame = pyogrio.read_dataframe(f"/vsizip/{path}/{stem}.shp")
         assert frame.geometry.is_valid.all() and (frame.geometry.geom_type == "Point").all()
+
+
+def test_geopackages_are_version_1_2_for_gdal_3_6_and_qgis_3_22(client, tmp_path):
+    import sqlite3
+
+    path = download(client, BZR, tmp_path, format="gpkg", indicators="inhabitants")
+    with sqlite3.connect(path) as db:
+        application = db.execute("PRAGMA application_id").fetchone()[0]
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+    assert application == int.from_bytes(b"GPKG", "big")
+    assert version == 10200  # 1.4 made the older readers warn
+    frame = pyogrio.read_dataframe(path)
+    assert len(frame) == 143
+    assert "attribution" in pyogrio.read_info(path)["dataset_metadata"]
