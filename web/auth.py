@@ -53,9 +53,19 @@ class Visitor:
         return self.may_edit(districts)
 
 
+_SESSION = SESSION_COOKIE.encode() + b"="
+
+
+def credentials_in(scope: dict) -> bool:
+    """Whether a request (its ASGI scope) names someone: a bearer token or a session cookie.
+    The connection it reads from and whether its answer may be cached both follow this."""
+    headers = dict(scope["headers"])
+    return b"authorization" in headers or _SESSION in headers.get(b"cookie", b"")
+
+
 def has_credentials(request: Request) -> bool:
-    """Whether the request names someone (a bearer token or a session cookie)."""
-    return bool(request.headers.get("authorization") or request.cookies.get(SESSION_COOKIE))
+    """``credentials_in`` of a request."""
+    return credentials_in(request.scope)
 
 
 def resolve_visitor(request: Request, conn: Connection) -> Visitor:

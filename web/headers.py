@@ -8,9 +8,8 @@ from __future__ import annotations
 import secrets
 from urllib.parse import urlsplit
 
-from web.auth import SESSION_COOKIE
+from web.auth import credentials_in
 
-_SESSION = SESSION_COOKIE.encode() + b"="
 _ALWAYS = (
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
@@ -23,12 +22,6 @@ _DOCS_POLICY = (
     "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
     "img-src 'self' data: https://fastapi.tiangolo.com; frame-ancestors 'none'"
 )
-
-
-def _has_credentials(headers: dict[bytes, bytes]) -> bool:
-    if b"authorization" in headers:
-        return True
-    return _SESSION in headers.get(b"cookie", b"")
 
 
 def content_policy(nonce: str, images: tuple[str, ...] = ()) -> str:
@@ -66,7 +59,7 @@ class SecurityHeaders:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        personal = _has_credentials(dict(scope["headers"]))
+        personal = credentials_in(scope)
         nonce = secrets.token_urlsafe(16)
         scope.setdefault("state", {})["csp_nonce"] = nonce
         docs = scope["path"].startswith(_DOCS)
