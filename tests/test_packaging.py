@@ -11,11 +11,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
 from conftest import accessible_tempdir
+from webserver import wait_until_serving
 
 from spatial.settings import PROJECT_ROOT
 from web.assets import ensure_assets
@@ -89,16 +89,9 @@ def test_the_wheel_installed_elsewhere_runs_the_demo(mirror):
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 300
-            while True:
-                try:
-                    if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert demo.poll() is None, demo.stdout.read()[-3000:]
-                assert time.monotonic() < deadline, "the demo did not serve within 5 minutes"
-                time.sleep(1)
+            if not wait_until_serving(base, demo, 300):
+                said = demo.stdout.read()[-3000:] if demo.poll() is not None else "(running)"
+                raise AssertionError(f"the demo did not serve within 5 minutes: {said}")
             page = httpx.get(base, timeout=30)
             assert page.status_code == 200 and "/static/vendor/leaflet/leaflet.js" in page.text
             script = httpx.get(f"{base}/static/vendor/leaflet/leaflet.js", timeout=30)

@@ -72,17 +72,24 @@ def spawn_app(env: dict[str, str]) -> tuple[str, subprocess.Popen]:
         env={**os.environ, "SOZIALRAUM_WEB_REFRESH_STORE": "false", **env},
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
+    if not wait_until_serving(base, process, 60):
+        process.kill()
+        raise RuntimeError("the server process did not start")
+    return base, process
+
+
+def wait_until_serving(base: str, process: subprocess.Popen, seconds: float) -> bool:
+    """Whether ``/health`` of the server started as ``process`` answers 200 within
+    ``seconds`` (False as soon as the process has ended)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
         try:
             if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                return base, process
+                return True
         except httpx.HTTPError:
             pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            raise RuntimeError("the server process did not start")
         time.sleep(0.2)
+    return False
 
 
 @pytest.fixture(scope="session")

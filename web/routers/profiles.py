@@ -6,6 +6,7 @@ participation as yearly counts)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -51,45 +52,46 @@ ACTIONS = {
 }
 
 
-def _profile(
-    conn: Connection,
-    system: str,
-    code: str,
-    level: str | None,
-    cache: LayerCache,
-    visitor: Visitor,
-    settings: ProfileSettings,
-    credit: Attribution,
-    cities: Cities,
-) -> Profile:
-    """The profile in the visitor's version (signed-in readers get the internal one), after
-    the template of the system's city."""
-    return build_profile(
-        conn,
-        cache,
-        system,
-        code,
-        level=level,
-        internal=visitor.signed_in,
-        settings=settings,
-        template=settings.template(cities.of_system(system)),
-        credit=credit,
-    )
+ProfileBuilder = Callable[[Connection], Profile]
 
 
-def requested_profile(
+def profile_builder(
     system: str,
     code: str,
     level: str | None = None,
-    conn: Connection = Depends(get_connection),
     cache: LayerCache = Depends(get_cache),
     visitor: Visitor = Depends(current_visitor),
     settings: ProfileSettings = Depends(get_profile_settings),
     credit: Attribution = Depends(get_records),
     cities: Cities = Depends(get_cities),
+) -> ProfileBuilder:
+    """Dependency: how to build the profile named by the path on a connection, in the
+    visitor's version (signed-in readers get the internal one), after the template of the
+    system's city."""
+    template = settings.template(cities.of_system(system))
+
+    def build(conn: Connection) -> Profile:
+        return build_profile(
+            conn,
+            cache,
+            system,
+            code,
+            level=level,
+            internal=visitor.signed_in,
+            settings=settings,
+            template=template,
+            credit=credit,
+        )
+
+    return build
+
+
+def requested_profile(
+    build: ProfileBuilder = Depends(profile_builder),
+    conn: Connection = Depends(get_connection),
 ) -> Profile:
-    """Dependency: the profile named by the path."""
-    return _profile(conn, system, code, level, cache, visitor, settings, credit, cities)
+    """Dependency: the profile named by the path, on the request's connection."""
+    return build(conn)
 
 
 def _query(level: str | None) -> str:
@@ -101,20 +103,10 @@ def _base_url(system: str, code: str) -> str:
 
 
 @router.get("/profile/{system}/{code}.pdf")
-def profile_pdf(
-    request: Request,
-    system: str,
-    code: str,
-    level: str | None = None,
-    cache: LayerCache = Depends(get_cache),
-    visitor: Visitor = Depends(current_visitor),
-    settings: ProfileSettings = Depends(get_profile_settings),
-    credit: Attribution = Depends(get_records),
-    cities: Cities = Depends(get_cities),
-) -> Response:
+def profile_pdf(request: Request, build: ProfileBuilder = Depends(profile_builder)) -> Response:
     # the connection is given back before the layout, which takes seconds without it
     with request_connection(request) as conn:
-        profile = _profile(conn, system, code, level, cache, visitor, settings, credit, cities)
+        profile = build(conn)
         document = render_document(profile)
     return Response(
         request.app.state.pdfs.pdf(document),
