@@ -81,7 +81,8 @@ class FeatureSource:
 @dataclass(frozen=True)
 class FeatureQuery:
     """Which features: a bounding box (in ``bbox_srid``), property equality filters, a date
-    interval (open ends as None), and the page."""
+    interval (open ends as None), a compiled filter (SQL over ``src`` with its bound values),
+    the order (field names, descending or not; the id breaks ties) and the page."""
 
     bbox: tuple[float, float, float, float] | None = None
     bbox_srid: int = 4326
@@ -90,6 +91,15 @@ class FeatureQuery:
     end: date | None = None
     limit: int | None = None
     offset: int = 0
+    filter_sql: str | None = None
+    filter_params: dict = field(default_factory=dict)
+    sortby: tuple[tuple[str, bool], ...] = ()
+    select: tuple[str, ...] | None = None  # the fields shown (all when None)
+
+    @property
+    def narrows(self) -> bool:
+        """Whether it selects fewer than all features of the source."""
+        return bool(self.bbox or self.properties or self.start or self.end or self.filter_sql)
 
 
 def storage_srid(conn: Connection) -> int:
@@ -125,7 +135,8 @@ def array_literal(values: list) -> str:
     return "{" + ",".join(items) + "}"
 
 
-def _quoted(name: str) -> str:
+def quoted(name: str) -> str:
+    """A SQL identifier, quoted."""
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -160,19 +171,56 @@ def _where(source: FeatureSource, query: FeatureQuery) -> tuple[str, dict]:
         )
     for i, (name, raw) in enumerate(sorted(query.properties.items())):
         f = source.field(name)
-        clauses.append(f"src.{_quoted(f.name)} = :q_p{i}")
+        clauses.append(f"src.{quoted(f.name)} = :q_p{i}")
         params[f"q_p{i}"] = _typed(f, raw)
     if (query.start or query.end) and source.temporal is None:
         raise FeatureQueryError(f"{source.title} has no dates; datetime does not apply")
     if source.temporal is not None:
-        first, last = (_quoted(c) for c in source.temporal)
+        first, last = (quoted(c) for c in source.temporal)
         if query.end is not None:
             clauses.append(f"(src.{first} IS NULL OR src.{first} <= :q_end)")
             params["q_end"] = query.end
         if query.start is not None:
             clauses.append(f"(src.{last} IS NULL OR src.{last} >= :q_start)")
             params["q_start"] = query.start
+    if query.filter_sql:
+        clauses.append(f"({query.filter_sql})")
+        params.update(query.filter_params)
     return " AND ".join(clauses), {**source.params, **params}
+
+
+def parse_sortby(raw: str | None, source: FeatureSource) -> tuple[tuple[str, bool], ...]:
+    """``sortby=name,-capacity`` (``+`` or nothing ascending, ``-`` descending) checked
+    against the source's fields."""
+    order = []
+    for part in (p.strip() for p in (raw or "").split(",")):
+        if not part:
+            continue
+        descending = part.startswith("-")
+        name = part.lstrip("+-").strip()
+        try:
+            source.field(name)
+        except FeatureQueryError:
+            known = ", ".join(f.name for f in source.fields)
+            raise FeatureQueryError(f"sortby {name!r} is no property; sortable: {known}") from None
+        order.append((name, descending))
+    return tuple(order)
+
+
+def order_by(query: FeatureQuery, alias: str) -> str:
+    """The ORDER BY list of a query's features (unknown values last, the id breaks ties)."""
+    keys = [
+        f"{alias}.{quoted(name)} {'DESC' if descending else 'ASC'} NULLS LAST"
+        for name, descending in query.sortby
+    ]
+    return ", ".join([*keys, f"{alias}.fid"])
+
+
+def shown_fields(source: FeatureSource, query: FeatureQuery) -> tuple[Field, ...]:
+    """The fields a query shows: those it selects (checked, in its order), else all."""
+    if query.select is None:
+        return source.fields
+    return tuple(source.field(n) for n in dict.fromkeys(query.select))
 
 
 def _fill(template: str, **parts: str) -> str:
@@ -182,9 +230,9 @@ def _fill(template: str, **parts: str) -> str:
     return template
 
 
-def _property_row(source: FeatureSource, alias: str) -> str:
+def _property_row(fields: tuple[Field, ...], alias: str) -> str:
     # a row constructor keeps the field order and has no argument limit (json_build_object has)
-    columns = ", ".join(f"{alias}.{_quoted(f.name)}" for f in source.fields)
+    columns = ", ".join(f"{alias}.{quoted(f.name)}" for f in fields)
     return f"(SELECT p FROM (SELECT {columns}) AS p)"
 
 
@@ -211,12 +259,12 @@ def _geojson_geometry(column: str) -> str:
 _PAGE = """
 WITH hit AS (
     SELECT src.* FROM ({relation}) AS src WHERE {where}
-    ORDER BY src.fid LIMIT :q_limit + 1 OFFSET :q_offset
-), numbered AS (SELECT hit.*, row_number() OVER (ORDER BY hit.fid) AS q_n FROM hit)
+    ORDER BY {order} LIMIT :q_limit + 1 OFFSET :q_offset
+), numbered AS (SELECT hit.*, row_number() OVER (ORDER BY {hit_order}) AS q_n FROM hit)
 SELECT coalesce(string_agg(json_build_object(
         'type', 'Feature', 'id', n.fid,
         'geometry', {geometry},
-        'properties', row_to_json({props}))::text, ',' ORDER BY n.fid)
+        'properties', row_to_json({props}))::text, ',' ORDER BY n.q_n)
         FILTER (WHERE n.q_n <= :q_limit), ''),
     count(*) FILTER (WHERE n.q_n <= :q_limit), count(*) > :q_limit
 FROM numbered AS n
@@ -233,8 +281,10 @@ def geojson_features(
         _PAGE,
         relation=source.relation,
         where=where,
-        props=_property_row(source, "n"),
+        props=_property_row(shown_fields(source, query), "n"),
         geometry=_geojson_geometry("n.geom"),
+        order=order_by(query, "src"),
+        hit_order=order_by(query, "hit"),
     )
     params.update(
         q_limit=query.limit if query.limit is not None else 10_000_000,
@@ -260,7 +310,7 @@ def one_feature(
     sql = (
         "SELECT json_build_object('type', 'Feature', 'id', src.fid, 'geometry', "
         f"{_geojson_geometry('src.geom')}, "
-        f"'properties', row_to_json({_property_row(source, 'src')}))::text "
+        f"'properties', row_to_json({_property_row(source.fields, 'src')}))::text "
         f"FROM ({source.relation}) AS src WHERE src.fid = :q_fid"
     )
     params = {**source.params, "q_out": out_srid, "q_digits": digits, "q_fid": key}
@@ -277,12 +327,12 @@ def wkb_rows(
     """Geometries as WKB in ``out_srid`` (a point on the surface of each with ``points``) and
     the field values as columns, in id order (for file writers)."""
     where, params = _where(source, query)
-    columns = ", ".join(f"src.{_quoted(f.name)}" for f in source.fields)
+    columns = ", ".join(f"src.{quoted(f.name)}" for f in source.fields)
     limit = "" if query.limit is None else f" LIMIT {int(query.limit)}"
     shape = "ST_PointOnSurface(src.geom)" if points else "src.geom"
     sql = (
         f"SELECT ST_AsBinary(ST_Transform({shape}, :q_out)), {columns} "
-        f"FROM ({source.relation}) AS src WHERE {where} ORDER BY src.fid{limit}"
+        f"FROM ({source.relation}) AS src WHERE {where} ORDER BY {order_by(query, 'src')}{limit}"
     )
     rows = conn.execute(text(sql), {**params, "q_out": out_srid}).all()
     geometries = [bytes(r[0]) if r[0] is not None else None for r in rows]
@@ -353,7 +403,7 @@ def mvt_tile(
     if area is None:
         return b""  # the tile lies beside every feature of the source
     where, params = _where(source, query or FeatureQuery())
-    columns = ", ".join(f"src.{_quoted(f.name)}" for f in source.fields)
+    columns = ", ".join(f"src.{quoted(f.name)}" for f in source.fields)
     if source.geometry_type == "Point":
         simplified = "src.geom"
     else:

@@ -5,6 +5,7 @@ the parameters of Part 1 (bbox, datetime, limit) and Part 2 (crs, bbox-crs) pars
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -20,19 +21,52 @@ from layers.sources import facility_source, known_region_layers, region_source
 from records.queries import ProjectFilter, project_source
 from spatial.cities import Cities
 from spatial.errors import SozialraumError
-from spatial.features import Attribution, FeatureQuery, FeatureSource, storage_srid
+from spatial.features import (
+    Attribution,
+    FeatureQuery,
+    FeatureSource,
+    parse_sortby,
+    storage_srid,
+)
+from spatial.filters import compile_filter
 from web.deps import map_defaults
 from web.params import parse_keys
 from web.settings import WebSettings
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/{}"
+_FEATURES = "http://www.opengis.net/spec/ogcapi-features-{}/1.0/conf/{}"
+_CQL2 = "http://www.opengis.net/spec/cql2/1.0/conf/{}"
 CONFORMANCE = [
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
-    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    *(_FEATURES.format(1, c) for c in ("core", "geojson", "oas30")),
+    _FEATURES.format(2, "crs"),
+    *(_FEATURES.format(3, c) for c in ("queryables", "queryables-query-parameters")),
+    *(_FEATURES.format(3, c) for c in ("filter", "features-filter")),
+    *(
+        _CQL2.format(c)
+        for c in (
+            "cql2-text",
+            "cql2-json",
+            "basic-cql2",
+            "advanced-comparison-operators",
+            "case-insensitive-comparison",
+            "basic-spatial-functions",
+            "basic-spatial-functions-plus",
+            "spatial-functions",
+            "temporal-functions",
+            "arithmetic",
+            "property-property",
+        )
+    ),
+    "http://www.opengis.net/spec/ogcapi-common-2/1.0/conf/collections",
 ]
+# what every items request may carry besides the collection's properties
+ITEM_PARAMETERS = frozenset(
+    {
+        "f", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "indicators",
+        "filter", "filter-lang", "filter-crs", "sortby", "properties",
+    }
+)  # fmt: skip
 
 
 class BadOgcRequest(SozialraumError):
@@ -89,33 +123,44 @@ def list_collections(conn: Connection, cache: LayerCache) -> list[Collection]:
 
 # the box of the stored geometry, transformed: as a collection's own document computes it
 _WGS84_BOX = "ST_Transform(ST_SetSRID(ST_Extent(geom)::geometry, min(ST_SRID(geom))), 4326)::box2d"
-_EXTENTS = text(
+_SUMMARY = "ST_XMin(x.e), ST_YMin(x.e), ST_XMax(x.e), ST_YMax(x.e), x.n"
+_SUMMARIES = text(
     f"""
-    SELECT s.key || '-' || l.key AS id, ST_XMin(x.e), ST_YMin(x.e), ST_XMax(x.e), ST_YMax(x.e)
-    FROM (SELECT level_id, {_WGS84_BOX} AS e FROM regions GROUP BY level_id) x
+    SELECT s.key || '-' || l.key AS id, {_SUMMARY}
+    FROM (SELECT level_id, {_WGS84_BOX} AS e, count(*) AS n FROM regions GROUP BY level_id) x
     JOIN region_levels l ON l.id = x.level_id JOIN region_systems s ON s.id = l.system_id
     UNION ALL
-    SELECT 'facilities-' || x.category, ST_XMin(x.e), ST_YMin(x.e), ST_XMax(x.e), ST_YMax(x.e)
-    FROM (SELECT category, {_WGS84_BOX} AS e FROM facilities GROUP BY category) x
+    SELECT 'facilities-' || x.category, {_SUMMARY}
+    FROM (SELECT category, {_WGS84_BOX} AS e, count(*) AS n FROM facilities GROUP BY category) x
     """
 )
-_PROJECTS_EXTENT = text(
-    "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT "
-    f"{_WGS84_BOX} AS e FROM projects WHERE public AND deleted_at IS NULL) x"
+_PROJECTS_SUMMARY = text(
+    f"SELECT {_SUMMARY} FROM (SELECT {_WGS84_BOX} AS e, count(*) AS n "
+    "FROM projects WHERE public AND deleted_at IS NULL) x"
 )
 
 
-def collection_extents(conn: Connection, cache: LayerCache) -> dict[str, tuple[float, ...]]:
-    """WGS 84 bounds of every collection in one pass (regions and facilities through the
-    cache; the public projects, which change without a data version, read each time)."""
+@dataclass(frozen=True)
+class Summary:
+    extent: tuple[float, float, float, float] | None  # WGS 84; None when empty
+    count: int
 
-    def compute() -> dict[str, tuple[float, ...]]:
-        return {row[0]: tuple(row[1:]) for row in conn.execute(_EXTENTS) if row[1] is not None}
 
-    found = dict(cache.get_or_compute(conn, ("ogc-extents",), compute))
-    projects = conn.execute(_PROJECTS_EXTENT).one()
-    if projects[0] is not None:
-        found["projects"] = tuple(projects)
+def collection_summaries(conn: Connection, cache: LayerCache) -> dict[str, Summary]:
+    """WGS 84 bounds and feature counts of every collection in one pass (regions and
+    facilities through the cache; the public projects, which change without a data version,
+    read each time). The counts are what ``numberMatched`` says of an unfiltered page."""
+
+    def compute() -> dict[str, Summary]:
+        return {
+            row[0]: Summary(tuple(row[1:5]) if row[1] is not None else None, int(row[5]))
+            for row in conn.execute(_SUMMARIES)
+        }
+
+    found = dict(cache.get_or_compute(conn, ("ogc-summaries",), compute))
+    projects = conn.execute(_PROJECTS_SUMMARY).one()
+    found["projects"] = Summary(tuple(projects[:4]) if projects[0] is not None else None,
+                                int(projects[4]))  # fmt: skip
     return found
 
 
@@ -252,29 +297,95 @@ def parse_datetime(raw: str | None) -> tuple[date | None, date | None]:
     return moment, moment
 
 
+def check_parameters(given: Iterable[str], allowed: Iterable[str]) -> None:
+    """Part 1 answers 400 to a parameter the resource does not know (a typo must not
+    silently give every feature)."""
+    known = set(allowed)
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise BadOgcRequest(
+            f"unknown parameter {unknown[0]!r}; this resource takes: {', '.join(sorted(known))}"
+        )
+
+
+@dataclass(frozen=True)
+class ItemRequest:
+    """The parsed parameters of an items request that select and order features."""
+
+    bbox: tuple[float, float, float, float] | None
+    bbox_srid: int
+    start: date | None
+    end: date | None
+    filter_tree: dict | bool | None
+    filter_srid: int
+    sortby: str | None
+    properties: str | None
+
+
 def feature_query(
-    params: dict[str, str],
-    source: FeatureSource,
-    bbox: tuple[float, float, float, float] | None,
-    bbox_srid: int,
-    start: date | None,
-    end: date | None,
-    limit: int,
-    offset: int,
+    params: dict[str, str], source: FeatureSource, asked: ItemRequest, limit: int, offset: int
 ) -> FeatureQuery:
-    """Query parameters that name a property of the source filter by equality."""
+    """Query parameters that name a property of the source filter by equality; the CQL2
+    filter, the order and the chosen properties are checked against the source."""
+    check_parameters(params, ITEM_PARAMETERS | {f.name for f in source.fields})
     names = {f.name for f in source.fields}
     properties = {k: v for k, v in params.items() if k in names}
     temporal = source.temporal is not None
+    compiled = None
+    if asked.filter_tree is not None:
+        compiled = compile_filter(asked.filter_tree, source, asked.filter_srid)
+    select = None
+    if asked.properties is not None:
+        select = tuple(parse_keys(asked.properties))
+        for name in select:
+            source.field(name)
     return FeatureQuery(
-        bbox=bbox,
-        bbox_srid=bbox_srid,
+        bbox=asked.bbox,
+        bbox_srid=asked.bbox_srid,
         properties=properties,
-        start=start if temporal else None,
-        end=end if temporal else None,
+        start=asked.start if temporal else None,
+        end=asked.end if temporal else None,
         limit=limit,
         offset=offset,
+        filter_sql=compiled.sql if compiled else None,
+        filter_params=compiled.params if compiled else {},
+        sortby=parse_sortby(asked.sortby, source),
+        select=select,
     )
+
+
+_JSON_TYPES = {
+    "int": {"type": "integer"},
+    "float": {"type": "number"},
+    "text": {"type": "string"},
+    "date": {"type": "string", "format": "date"},
+    "bool": {"type": "boolean"},
+}
+_GEOMETRY_SCHEMAS = {
+    "MultiPolygon": "https://geojson.org/schema/MultiPolygon.json",
+    "Point": "https://geojson.org/schema/Point.json",
+}
+
+
+def queryables(source: FeatureSource, url: str) -> dict:
+    """The source's properties as a JSON Schema (what filters, sortby and properties name)."""
+    geometry = _GEOMETRY_SCHEMAS.get(
+        source.geometry_type, "https://geojson.org/schema/Geometry.json"
+    )
+    properties = {
+        "geometry": {"title": "Geometrie", "format": f"geometry-{source.geometry_type.lower()}",
+                     "$ref": geometry},
+    }  # fmt: skip
+    for f in source.fields:
+        properties[f.name] = {"title": f.title or f.name, **_JSON_TYPES[f.kind]}
+    return {
+        "$schema": "https://json-schema.org/draft/2019-09/schema",
+        "$id": url,
+        "type": "object",
+        "title": source.title,
+        "properties": properties,
+        "additionalProperties": False,
+    }
 
 
 def storage_srid_of(conn: Connection, cache: LayerCache) -> int:

@@ -15,14 +15,17 @@ from layers.cache import LayerCache
 from layers.errors import NotFound
 from spatial.cities import Cities
 from spatial.features import Attribution, FeatureSource, geojson_features, one_feature
+from spatial.filters import parse_filter
 from web.deps import get_cache, get_cities, get_connection, get_records, get_settings
 from web.ogc import (
     CONFORMANCE,
     CRS84,
     BadOgcRequest,
     Collection,
-    collection_extents,
+    ItemRequest,
+    check_parameters,
     collection_source,
+    collection_summaries,
     crs_list,
     crs_uri,
     feature_query,
@@ -32,6 +35,7 @@ from web.ogc import (
     parse_bbox,
     parse_crs,
     parse_datetime,
+    queryables,
     region_periods,
     service_indicators,
     storage_srid_of,
@@ -41,6 +45,7 @@ from web.settings import WebSettings
 router = APIRouter(prefix="/ogc", tags=["OGC API Features"])
 GEOJSON = "application/geo+json"
 JSON = "application/json"
+SCHEMA = "application/schema+json"
 
 
 def _base(request: Request) -> str:
@@ -76,6 +81,13 @@ def _collection_document(
         "links": [
             {"href": url, "rel": "self", "type": JSON, "title": collection.title},
             {"href": f"{url}/items", "rel": "items", "type": GEOJSON, "title": "Features"},
+            {
+                "href": f"{url}/queryables",
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+                "type": SCHEMA,
+                "title": "Abfragbare Eigenschaften",
+            },
+            {"href": f"{url}/queryables", "rel": "describedby", "type": SCHEMA},
         ],
     }
     if periods:
@@ -90,6 +102,7 @@ def _collection_document(
 
 @router.get("", summary="Landing page")
 def landing(request: Request, f: str | None = None, settings: WebSettings = Depends(get_settings)):
+    check_parameters(request.query_params, {"f"})
     _check_format(f)
     base = _base(request)
     root = str(request.base_url).rstrip("/")
@@ -112,7 +125,8 @@ def landing(request: Request, f: str | None = None, settings: WebSettings = Depe
 
 
 @router.get("/conformance", summary="Conformance classes")
-def conformance(f: str | None = None) -> dict:
+def conformance(request: Request, f: str | None = None) -> dict:
+    check_parameters(request.query_params, {"f"})
     _check_format(f)
     return {"conformsTo": CONFORMANCE}
 
@@ -125,16 +139,23 @@ def collections(
     cache: LayerCache = Depends(get_cache),
     cities: Cities = Depends(get_cities),
 ) -> dict:
+    check_parameters(request.query_params, {"f"})
     _check_format(f)
     base = _base(request)
     srid = storage_srid_of(conn, cache)
-    extents = collection_extents(conn, cache)
+    summaries = collection_summaries(conn, cache)
     return {
         "links": [{"href": f"{base}/collections", "rel": "self", "type": JSON}],
         "crs": crs_list(offered_srids(srid, cities)),
         "collections": [
             _collection_document(
-                c, None, base, srid, [], offered_srids(srid, cities, c.system), extents.get(c.id)
+                c,
+                None,
+                base,
+                srid,
+                [],
+                offered_srids(srid, cities, c.system),
+                summaries[c.id].extent if c.id in summaries else None,
             )
             for c in list_collections(conn, cache)
         ],
@@ -153,6 +174,7 @@ def collection(
     records: Attribution = Depends(get_records),
     cities: Cities = Depends(get_cities),
 ) -> dict:
+    check_parameters(request.query_params, {"f", "indicators"})
     _check_format(f)
     chosen = get_collection(conn, cache, collection_id)
     keys = service_indicators(indicators, settings, cities, chosen)
@@ -179,6 +201,11 @@ def items(
     crs: str | None = Query(None, description="CRS of the response"),
     datetime_: str | None = Query(None, alias="datetime", description="Instant or interval"),
     indicators: str | None = Query(None, description="Indicator keys of region collections"),
+    filter_: str | None = Query(None, alias="filter", description="CQL2 filter"),
+    filter_lang: str | None = Query(None, alias="filter-lang", description="cql2-text, cql2-json"),
+    filter_crs: str | None = Query(None, alias="filter-crs", description="CRS of its geometries"),
+    sortby: str | None = Query(None, description="Properties, `-` for descending: -capacity,name"),
+    properties: str | None = Query(None, description="The properties to return: name,code"),
     conn: Connection = Depends(get_connection),
     cache: LayerCache = Depends(get_cache),
     settings: WebSettings = Depends(get_settings),
@@ -195,12 +222,13 @@ def items(
     bbox_srid = parse_crs(bbox_crs, offered, "bbox-crs")
     box = parse_bbox(bbox, bbox_srid)
     start, end = parse_datetime(datetime_)
+    tree = parse_filter(filter_, filter_lang) if filter_ is not None else None
+    filter_srid = parse_crs(filter_crs, offered, "filter-crs")
     keys = service_indicators(indicators, settings, cities, chosen)
     period = end if chosen.kind == "regions" else None
     source = collection_source(conn, cache, chosen, keys, period, records)
-    query = feature_query(
-        dict(request.query_params), source, box, bbox_srid, start, end, page, offset
-    )
+    asked = ItemRequest(box, bbox_srid, start, end, tree, filter_srid, sortby, properties)
+    query = feature_query(dict(request.query_params), source, asked, page, offset)
     digits = settings.coordinate_decimals + 1 if out_srid == 4326 else 2
     features, returned, more = geojson_features(conn, source, query, out_srid, digits)
     links = [
@@ -216,12 +244,46 @@ def items(
     head = {
         "type": "FeatureCollection",
         "timeStamp": datetime.now(UTC).isoformat(timespec="seconds"),
+        **_matched(conn, cache, chosen, query),
         "numberReturned": returned,
         "links": links,
         "attribution": source.attribution_text(),
     }
     body = json.dumps(head, ensure_ascii=False)[:-1] + ', "features": [' + features + "]}"
     return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{crs_uri(out_srid)}>"})
+
+
+def _matched(conn: Connection, cache: LayerCache, chosen: Collection, query) -> dict:
+    """``numberMatched`` where it costs nothing: an unfiltered collection's stored count."""
+    if query.narrows:
+        return {}
+    summary = collection_summaries(conn, cache).get(chosen.id)
+    return {"numberMatched": summary.count} if summary else {"numberMatched": 0}
+
+
+@router.get(
+    "/collections/{collection_id}/queryables",
+    summary="The properties filters, sortby and properties may name (JSON Schema)",
+    responses={200: {"content": {SCHEMA: {}}}, 404: {}},
+)
+def collection_queryables(
+    collection_id: str,
+    request: Request,
+    f: str | None = None,
+    indicators: str | None = Query(None, description="Indicator keys of region collections"),
+    conn: Connection = Depends(get_connection),
+    cache: LayerCache = Depends(get_cache),
+    settings: WebSettings = Depends(get_settings),
+    records: Attribution = Depends(get_records),
+    cities: Cities = Depends(get_cities),
+) -> Response:
+    check_parameters(request.query_params, {"f", "indicators"})
+    _check_format(f)
+    chosen = get_collection(conn, cache, collection_id)
+    keys = service_indicators(indicators, settings, cities, chosen)
+    source = collection_source(conn, cache, chosen, keys, None, records)
+    url = f"{_base(request)}/collections/{chosen.id}/queryables"
+    return Response(json.dumps(queryables(source, url), ensure_ascii=False), media_type=SCHEMA)
 
 
 @router.get(
