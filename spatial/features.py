@@ -1,12 +1,11 @@
 """Feature sources: any layer of the platform as one SQL relation (id, geometry in the storage
 CRS, typed attributes) with its sources' attribution, and the queries every consumer needs from
-it — pages of GeoJSON features in a chosen CRS, rows with WKB for file writers, and Mapbox
-vector tiles. Exports, OGC API Features and tiles therefore select the same features the same
-way, and PostGIS does the spatial work (transform, bbox, GeoJSON, MVT)."""
+it — pages of GeoJSON features in a chosen CRS and rows with WKB for file writers (Mapbox
+vector tiles in ``spatial.tiles``). Exports, OGC API Features and tiles therefore select
+the same features the same way, and PostGIS does the spatial work (transform, bbox, GeoJSON)."""
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,7 +17,6 @@ from spatial.errors import SozialraumError
 
 FIELD_KINDS = ("int", "float", "text", "date", "bool")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-WORLD_MERCATOR_M = 40_075_016.685578488
 
 
 class FeatureQueryError(SozialraumError):
@@ -157,7 +155,7 @@ def _typed(f: Field, raw: str):
     return raw
 
 
-def _where(source: FeatureSource, query: FeatureQuery) -> tuple[str, dict]:
+def where_clause(source: FeatureSource, query: FeatureQuery) -> tuple[str, dict]:
     clauses, params = ["TRUE"], {}
     if query.bbox is not None:
         west, south, east, north = query.bbox
@@ -223,7 +221,7 @@ def shown_fields(source: FeatureSource, query: FeatureQuery) -> tuple[Field, ...
     return tuple(source.field(n) for n in dict.fromkeys(query.select))
 
 
-def _fill(template: str, **parts: str) -> str:
+def fill(template: str, **parts: str) -> str:
     # str.format would trip over braces inside the parts (JSON literals in a relation)
     for key, value in parts.items():
         template = template.replace("{" + key + "}", value)
@@ -276,8 +274,8 @@ def geojson_features(
 ) -> tuple[str, int, bool]:
     """Comma-joined GeoJSON Feature texts of one page (coordinates in ``out_srid``, x/y order),
     how many, and whether more follow (one row more is read to know; never a full count)."""
-    where, params = _where(source, query)
-    sql = _fill(
+    where, params = where_clause(source, query)
+    sql = fill(
         _PAGE,
         relation=source.relation,
         where=where,
@@ -326,7 +324,7 @@ def wkb_rows(
 ) -> tuple[list[bytes | None], dict[str, list]]:
     """Geometries as WKB in ``out_srid`` (a point on the surface of each with ``points``) and
     the field values as columns, in id order (for file writers)."""
-    where, params = _where(source, query)
+    where, params = where_clause(source, query)
     columns = ", ".join(f"src.{quoted(f.name)}" for f in source.fields)
     limit = "" if query.limit is None else f" LIMIT {int(query.limit)}"
     shape = "ST_PointOnSurface(src.geom)" if points else "src.geom"
@@ -338,103 +336,3 @@ def wkb_rows(
     geometries = [bytes(r[0]) if r[0] is not None else None for r in rows]
     values = {f.name: [r[i + 1] for r in rows] for i, f in enumerate(source.fields)}
     return geometries, values
-
-
-def tile_tolerance(z: int, extent: int) -> float:
-    """Half a tile unit in metres at zoom ``z`` (Web Mercator, shrunk to ground metres at
-    the latitude of a German city): detail below it cannot show in the tile."""
-    return WORLD_MERCATOR_M / (2**z * extent) * 0.6 / 2
-
-
-def tile_area(
-    z: int, x: int, y: int, margin: float, extent: tuple[float, ...] | None
-) -> tuple[float, float, float, float] | None:
-    """The part of tile z/x/y (with ``margin`` of its size around it) that holds data, in
-    degrees: the tile cut to the source's extent. A low-zoom tile spans the world, which a
-    projected storage CRS cannot express (the tile of zoom 0 came out empty); None when
-    nothing of the source can be in it."""
-    n = 2**z
-    west = (x - margin) / n * 360 - 180
-    east = (x + 1 + margin) / n * 360 - 180
-
-    def latitude(row: float) -> float:
-        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * row / n))))
-
-    north, south = latitude(max(y - margin, 0)), latitude(min(y + 1 + margin, n))
-    if extent is not None:
-        pad = 0.01  # degrees: the extent is a transformed box
-        west, south = max(west, extent[0] - pad), max(south, extent[1] - pad)
-        east, north = min(east, extent[2] + pad), min(north, extent[3] + pad)
-    if west >= east or south >= north:
-        return None
-    return west, south, east, north
-
-
-_TILE = """
-WITH bounds AS (
-    SELECT ST_TileEnvelope(:t_z, :t_x, :t_y) AS env,
-           ST_Transform(ST_Segmentize(ST_MakeEnvelope(:t_w, :t_s, :t_e, :t_n, 4326), 0.01),
-                        :t_srid) AS area
-), shapes AS (
-    SELECT ST_AsMVTGeom(ST_Transform({simplified}, 3857), bounds.env, :t_extent, :t_buffer,
-                        true) AS mvt_geom, {columns}
-    FROM ({relation}) AS src, bounds
-    WHERE src.geom && bounds.area AND {where}
-)
-SELECT ST_AsMVT(shapes.*, :t_layer, :t_extent, 'mvt_geom'{id_arg}) FROM shapes
-WHERE shapes.mvt_geom IS NOT NULL
-"""
-
-
-def mvt_tile(
-    conn: Connection,
-    source: FeatureSource,
-    layer: str,
-    z: int,
-    x: int,
-    y: int,
-    query: FeatureQuery | None = None,
-    extent: int = 4096,
-    buffer: int = 64,
-) -> bytes:
-    """One Mapbox vector tile of the source: geometry simplified for the zoom, clipped with a
-    buffer, every field as a property (ids as feature ids where they are integers)."""
-    area = tile_area(z, x, y, buffer / extent, source.extent)
-    if area is None:
-        return b""  # the tile lies beside every feature of the source
-    where, params = _where(source, query or FeatureQuery())
-    columns = ", ".join(f"src.{quoted(f.name)}" for f in source.fields)
-    if source.geometry_type == "Point":
-        simplified = "src.geom"
-    else:
-        # clip to the buffered tile first: a Bezirk crossing a z14 tile has thousands of
-        # vertices outside it that would otherwise be simplified and transformed for nothing
-        simplified = "ST_Simplify(ST_ClipByBox2D(src.geom, bounds.area::box2d), :t_tol, true)"
-    id_arg = ""
-    if source.id_kind == "int":
-        columns += ", src.fid"
-        id_arg = ", 'fid'"
-    sql = _fill(
-        _TILE,
-        simplified=simplified,
-        columns=columns,
-        relation=source.relation,
-        where=where,
-        id_arg=id_arg,
-    )
-    params.update(
-        t_z=z,
-        t_x=x,
-        t_y=y,
-        t_w=area[0],
-        t_s=area[1],
-        t_e=area[2],
-        t_n=area[3],
-        t_srid=source.srid,
-        t_extent=extent,
-        t_buffer=buffer,
-        t_layer=layer,
-        t_tol=tile_tolerance(z, extent),
-    )
-    data = conn.execute(text(sql), params).scalar()
-    return bytes(data) if data is not None else b""

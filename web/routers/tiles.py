@@ -13,7 +13,8 @@ from sqlalchemy.engine import Connection
 
 from layers.cache import LayerCache
 from spatial.cities import Cities
-from spatial.features import Attribution, mvt_tile
+from spatial.features import Attribution
+from spatial.tiles import mvt_tile
 from web.deps import get_cache, get_cities, get_connection, get_records, get_settings
 from web.ogc import BadOgcRequest, collection_source, get_collection, service_indicators
 from web.settings import WebSettings
