@@ -214,11 +214,23 @@ def order_by(query: FeatureQuery, alias: str) -> str:
     return ", ".join([*keys, f"{alias}.fid"])
 
 
+def parse_select(raw: str | None, source: FeatureSource) -> tuple[str, ...] | None:
+    """``properties=name,code``: the fields to show, checked, once each, in the order named
+    (``properties=`` shows none; without the parameter all are shown)."""
+    if raw is None:
+        return None
+    names = tuple(dict.fromkeys(n.strip() for n in raw.split(",") if n.strip()))
+    for name in names:
+        source.field(name)
+    return names
+
+
 def shown_fields(source: FeatureSource, query: FeatureQuery) -> tuple[Field, ...]:
-    """The fields a query shows: those it selects (checked, in its order), else all."""
+    """The fields a query shows: those it selects (checked by ``parse_select``), else all."""
     if query.select is None:
         return source.fields
-    return tuple(source.field(n) for n in dict.fromkeys(query.select))
+    by_name = {f.name: f for f in source.fields}
+    return tuple(by_name[n] for n in query.select)
 
 
 def fill(template: str, **parts: str) -> str:

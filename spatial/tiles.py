@@ -1,9 +1,12 @@
 """Mapbox vector tiles of a feature source, built by PostGIS (ST_AsMVT): the part of a tile
-that can hold data, the simplification a zoom allows, and the tile itself."""
+that can hold data, the simplification a zoom allows, the thinning of dense point layers
+(one point per grid cell, with the number it stands for, so a tile keeps to a byte budget),
+and the tile itself."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -57,6 +60,47 @@ WITH bounds AS (
 SELECT ST_AsMVT(shapes.*, :t_layer, :t_extent, 'mvt_geom'{id_arg}) FROM shapes
 WHERE shapes.mvt_geom IS NOT NULL
 """
+# dense points: the first point (by id) of each grid cell of the tile stands for the cell,
+# ``point_count`` says how many it stands for
+_THINNED = """
+WITH bounds AS (
+    SELECT ST_TileEnvelope(:t_z, :t_x, :t_y) AS env,
+           ST_Transform(ST_Segmentize(ST_MakeEnvelope(:t_w, :t_s, :t_e, :t_n, 4326), 0.01),
+                        :t_srid) AS area
+), placed AS (
+    SELECT src.*, ST_Transform(src.geom, 3857) AS merc FROM ({relation}) AS src, bounds
+    WHERE src.geom && bounds.area AND {where}
+), celled AS (
+    SELECT placed.*, floor(ST_X(merc) / :t_cell) AS cx, floor(ST_Y(merc) / :t_cell) AS cy
+    FROM placed
+), kept AS (
+    SELECT DISTINCT ON (cx, cy) celled.*, count(*) OVER (PARTITION BY cx, cy) AS point_count
+    FROM celled ORDER BY cx, cy, fid
+), shapes AS (
+    SELECT ST_AsMVTGeom(kept.merc, bounds.env, :t_extent, :t_buffer, true) AS mvt_geom,
+           {columns}, kept.point_count
+    FROM kept, bounds
+)
+SELECT ST_AsMVT(shapes.*, :t_layer, :t_extent, 'mvt_geom'{id_arg}) FROM shapes
+WHERE shapes.mvt_geom IS NOT NULL
+"""
+_COUNT = (
+    "SELECT count(*) FROM (SELECT 1 FROM ({relation}) AS src, {area} WHERE {where} LIMIT :t_cap) n"
+)
+_AREA = (
+    "(SELECT ST_Transform(ST_Segmentize(ST_MakeEnvelope(:t_w, :t_s, :t_e, :t_n, 4326), 0.01), "
+    ":t_srid) AS area) AS bounds"
+)
+
+
+@dataclass(frozen=True)
+class TileBudget:
+    """How much a tile of a point layer may carry: above ``max_points`` points the layer is
+    thinned to a grid of about that many cells; a thinned tile still over ``max_bytes`` is
+    thinned again on a grid twice as coarse (at most ``3`` times)."""
+
+    max_points: int = 1_000
+    max_bytes: int = 200_000
 
 
 def mvt_tile(
@@ -69,32 +113,17 @@ def mvt_tile(
     query: FeatureQuery | None = None,
     extent: int = 4096,
     buffer: int = 64,
+    budget: TileBudget | None = None,
 ) -> bytes:
     """One Mapbox vector tile of the source: geometry simplified for the zoom, clipped with a
-    buffer, every field as a property (ids as feature ids where they are integers)."""
+    buffer, every field as a property (ids as feature ids where they are integers); dense
+    point layers thinned to the budget."""
     area = tile_area(z, x, y, buffer / extent, source.extent)
     if area is None:
         return b""  # the tile lies beside every feature of the source
+    budget = budget or TileBudget()
     where, params = where_clause(source, query or FeatureQuery())
-    columns = ", ".join(f"src.{quoted(f.name)}" for f in source.fields)
-    if source.geometry_type == "Point":
-        simplified = "src.geom"
-    else:
-        # clip to the buffered tile first: a Bezirk crossing a z14 tile has thousands of
-        # vertices outside it that would otherwise be simplified and transformed for nothing
-        simplified = "ST_Simplify(ST_ClipByBox2D(src.geom, bounds.area::box2d), :t_tol, true)"
-    id_arg = ""
-    if source.id_kind == "int":
-        columns += ", src.fid"
-        id_arg = ", 'fid'"
-    sql = fill(
-        _TILE,
-        simplified=simplified,
-        columns=columns,
-        relation=source.relation,
-        where=where,
-        id_arg=id_arg,
-    )
+    id_arg = ", 'fid'" if source.id_kind == "int" else ""
     params.update(
         t_z=z,
         t_x=x,
@@ -109,5 +138,72 @@ def mvt_tile(
         t_layer=layer,
         t_tol=tile_tolerance(z, extent),
     )
+    if source.geometry_type == "Point" and _points_in(conn, source, where, params, budget):
+        return _thinned_tile(conn, source, where, params, id_arg, z, budget)
+    if source.geometry_type == "Point":
+        simplified = "src.geom"
+    else:
+        # clip to the buffered tile first: a Bezirk crossing a z14 tile has thousands of
+        # vertices outside it that would otherwise be simplified and transformed for nothing
+        simplified = "ST_Simplify(ST_ClipByBox2D(src.geom, bounds.area::box2d), :t_tol, true)"
+    sql = fill(
+        _TILE,
+        simplified=simplified,
+        columns=_columns(source, "src"),
+        relation=source.relation,
+        where=where,
+        id_arg=id_arg,
+    )
+    return _scalar_bytes(conn, sql, params)
+
+
+def _points_in(
+    conn: Connection, source: FeatureSource, where: str, params: dict, budget: TileBudget
+) -> bool:
+    """Whether the tile would hold more points than the budget (counted up to one more)."""
+    sql = fill(
+        _COUNT, relation=source.relation, area=_AREA, where=f"src.geom && bounds.area AND {where}"
+    )
+    return (
+        conn.execute(text(sql), {**params, "t_cap": budget.max_points + 1}).scalar()
+        > budget.max_points
+    )
+
+
+def _thinned_tile(
+    conn: Connection,
+    source: FeatureSource,
+    where: str,
+    params: dict,
+    id_arg: str,
+    z: int,
+    budget: TileBudget,
+) -> bytes:
+    sql = fill(
+        _THINNED,
+        relation=source.relation,
+        where=where,
+        columns=_columns(source, "kept"),
+        id_arg=id_arg,
+    )
+    cells = max(1, math.isqrt(budget.max_points))  # per tile side
+    data = b""
+    for _ in range(4):
+        params["t_cell"] = WORLD_MERCATOR_M / 2**z / cells
+        data = _scalar_bytes(conn, sql, params)
+        if len(data) <= budget.max_bytes or cells == 1:
+            break
+        cells = max(1, cells // 2)
+    return data
+
+
+def _columns(source: FeatureSource, alias: str) -> str:
+    names = [quoted(f.name) for f in source.fields]
+    if source.id_kind == "int":
+        names.append("fid")
+    return ", ".join(f"{alias}.{n}" for n in names)
+
+
+def _scalar_bytes(conn: Connection, sql: str, params: dict) -> bytes:
     data = conn.execute(text(sql), params).scalar()
     return bytes(data) if data is not None else b""

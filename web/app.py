@@ -37,6 +37,7 @@ from web.routers import (
     indicators,
     maps,
     ogc,
+    ogc_tiles,
     pages,
     profiles,
     projects,
@@ -192,6 +193,7 @@ def create_app(config: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router.router, prefix="/api")
     app.include_router(ogc.router)
+    app.include_router(ogc_tiles.router)
     app.include_router(tiles.router)
     app.include_router(pages.router)
     app.include_router(workspace.router)

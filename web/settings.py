@@ -106,6 +106,18 @@ class WebSettings(BaseSettings):
     tile_max_age: int = Field(
         default=300, ge=0, le=86_400, description="Seconds clients may reuse a vector tile."
     )
+    tile_max_points: int = Field(
+        default=1_000,
+        ge=1,
+        le=100_000,
+        description="Points a tile carries before dense point layers are thinned to a grid.",
+    )
+    tile_max_bytes: int = Field(
+        default=200_000,
+        ge=1_000,
+        le=10_000_000,
+        description="Bytes a thinned point tile may take before its grid is made coarser.",
+    )
 
     def sign_in_limits(self) -> SignInLimits:
         return SignInLimits(

@@ -9,38 +9,37 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from sqlalchemy.engine import Connection
 
-from layers.cache import LayerCache
 from layers.errors import NotFound
-from spatial.cities import Cities
-from spatial.features import Attribution, FeatureSource, geojson_features, one_feature
+from spatial.features import FeatureQuery, FeatureSource, geojson_features, one_feature
 from spatial.filters import parse_filter
-from web.deps import get_cache, get_cities, get_connection, get_records, get_settings
+from web.collections import (
+    Collection,
+    CollectionSources,
+    collection_summaries,
+    collection_summary,
+    get_sources,
+    list_collections,
+    region_periods,
+)
+from web.deps import get_settings
 from web.ogc import (
     CONFORMANCE,
     CRS84,
     BadOgcRequest,
-    Collection,
     ItemRequest,
     check_parameters,
-    collection_source,
-    collection_summaries,
     crs_list,
     crs_uri,
     feature_query,
-    get_collection,
-    list_collections,
-    offered_srids,
     parse_bbox,
     parse_crs,
     parse_datetime,
     queryables,
-    region_periods,
-    service_indicators,
-    storage_srid_of,
 )
+from web.routers.ogc_tiles import TILESETS_REL
 from web.settings import WebSettings
+from web.tilesets import STYLE
 
 router = APIRouter(prefix="/ogc", tags=["OGC API Features"])
 GEOJSON = "application/geo+json"
@@ -88,6 +87,13 @@ def _collection_document(
                 "title": "Abfragbare Eigenschaften",
             },
             {"href": f"{url}/queryables", "rel": "describedby", "type": SCHEMA},
+            {"href": f"{url}/tiles", "rel": TILESETS_REL, "type": JSON, "title": "Vektorkacheln"},
+            {
+                "href": f"{url}/styles/default",
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/styles",
+                "type": STYLE,
+                "title": "Standardstil (MapLibre)",
+            },
         ],
     }
     if periods:
@@ -107,7 +113,7 @@ def landing(request: Request, f: str | None = None, settings: WebSettings = Depe
     base = _base(request)
     root = str(request.base_url).rstrip("/")
     return {
-        "title": f"{settings.title} – OGC API Features",
+        "title": f"{settings.title} – OGC API Features und Tiles",
         "description": "Regions with indicator values, facilities and public projects.",
         "links": [
             {"href": base, "rel": "self", "type": JSON, "title": "This document"},
@@ -120,6 +126,12 @@ def landing(request: Request, f: str | None = None, settings: WebSettings = Depe
             {"href": f"{root}/docs", "rel": "service-doc", "type": "text/html"},
             {"href": f"{base}/conformance", "rel": "conformance", "type": JSON},
             {"href": f"{base}/collections", "rel": "data", "type": JSON},
+            {
+                "href": f"{base}/tileMatrixSets",
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
+                "type": JSON,
+                "title": "Kachelschemata",
+            },
         ],
     }
 
@@ -133,31 +145,27 @@ def conformance(request: Request, f: str | None = None) -> dict:
 
 @router.get("/collections", summary="Every collection")
 def collections(
-    request: Request,
-    f: str | None = None,
-    conn: Connection = Depends(get_connection),
-    cache: LayerCache = Depends(get_cache),
-    cities: Cities = Depends(get_cities),
+    request: Request, f: str | None = None, sources: CollectionSources = Depends(get_sources)
 ) -> dict:
     check_parameters(request.query_params, {"f"})
     _check_format(f)
     base = _base(request)
-    srid = storage_srid_of(conn, cache)
-    summaries = collection_summaries(conn, cache)
+    offered = sources.offered()
+    summaries = collection_summaries(sources.conn, sources.cache)
     return {
         "links": [{"href": f"{base}/collections", "rel": "self", "type": JSON}],
-        "crs": crs_list(offered_srids(srid, cities)),
+        "crs": crs_list(offered),
         "collections": [
             _collection_document(
                 c,
                 None,
                 base,
-                srid,
+                sources.storage_srid,
                 [],
-                offered_srids(srid, cities, c.system),
+                sources.offered(c),
                 summaries[c.id].extent if c.id in summaries else None,
             )
-            for c in list_collections(conn, cache)
+            for c in list_collections(sources.conn, sources.cache)
         ],
     }
 
@@ -168,19 +176,15 @@ def collection(
     request: Request,
     f: str | None = None,
     indicators: str | None = Query(None, description="Indicator keys of region collections"),
-    conn: Connection = Depends(get_connection),
-    cache: LayerCache = Depends(get_cache),
-    settings: WebSettings = Depends(get_settings),
-    records: Attribution = Depends(get_records),
-    cities: Cities = Depends(get_cities),
+    sources: CollectionSources = Depends(get_sources),
 ) -> dict:
     check_parameters(request.query_params, {"f", "indicators"})
     _check_format(f)
-    chosen = get_collection(conn, cache, collection_id)
-    keys = service_indicators(indicators, settings, cities, chosen)
-    source = collection_source(conn, cache, chosen, keys, None, records)
-    periods = region_periods(conn, cache, chosen, keys)
-    offered = offered_srids(source.srid, cities, chosen.system)
+    chosen = sources.collection(collection_id)
+    keys = sources.indicators(indicators, chosen)
+    source = sources.source(chosen, keys)
+    periods = region_periods(sources.conn, sources.cache, chosen, keys)
+    offered = sources.offered(chosen)
     return _collection_document(chosen, source, _base(request), source.srid, periods, offered)
 
 
@@ -206,31 +210,27 @@ def items(
     filter_crs: str | None = Query(None, alias="filter-crs", description="CRS of its geometries"),
     sortby: str | None = Query(None, description="Properties, `-` for descending: -capacity,name"),
     properties: str | None = Query(None, description="The properties to return: name,code"),
-    conn: Connection = Depends(get_connection),
-    cache: LayerCache = Depends(get_cache),
-    settings: WebSettings = Depends(get_settings),
-    records: Attribution = Depends(get_records),
-    cities: Cities = Depends(get_cities),
+    sources: CollectionSources = Depends(get_sources),
 ) -> Response:
     _check_format(f)
-    chosen = get_collection(conn, cache, collection_id)
+    settings = sources.settings
+    chosen = sources.collection(collection_id)
     if limit is not None and limit > settings.ogc_max_page:
         raise BadOgcRequest(f"limit {limit} is over the maximum of {settings.ogc_max_page}")
     page = limit or settings.ogc_page_size
-    offered = offered_srids(storage_srid_of(conn, cache), cities, chosen.system)
+    offered = sources.offered(chosen)
     out_srid = parse_crs(crs, offered)
     bbox_srid = parse_crs(bbox_crs, offered, "bbox-crs")
     box = parse_bbox(bbox, bbox_srid)
     start, end = parse_datetime(datetime_)
     tree = parse_filter(filter_, filter_lang) if filter_ is not None else None
     filter_srid = parse_crs(filter_crs, offered, "filter-crs")
-    keys = service_indicators(indicators, settings, cities, chosen)
     period = end if chosen.kind == "regions" else None
-    source = collection_source(conn, cache, chosen, keys, period, records)
+    source = sources.source(chosen, sources.indicators(indicators, chosen), period)
     asked = ItemRequest(box, bbox_srid, start, end, tree, filter_srid, sortby, properties)
     query = feature_query(dict(request.query_params), source, asked, page, offset)
     digits = settings.coordinate_decimals + 1 if out_srid == 4326 else 2
-    features, returned, more = geojson_features(conn, source, query, out_srid, digits)
+    features, returned, more = geojson_features(sources.conn, source, query, out_srid, digits)
     links = [
         {"href": str(request.url), "rel": "self", "type": GEOJSON},
         {"href": f"{_base(request)}/collections/{chosen.id}", "rel": "collection", "type": JSON},
@@ -244,7 +244,7 @@ def items(
     head = {
         "type": "FeatureCollection",
         "timeStamp": datetime.now(UTC).isoformat(timespec="seconds"),
-        **_matched(conn, cache, chosen, query),
+        **_matched(sources, chosen, query),
         "numberReturned": returned,
         "links": links,
         "attribution": source.attribution_text(),
@@ -253,12 +253,11 @@ def items(
     return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{crs_uri(out_srid)}>"})
 
 
-def _matched(conn: Connection, cache: LayerCache, chosen: Collection, query) -> dict:
+def _matched(sources: CollectionSources, chosen: Collection, query: FeatureQuery) -> dict:
     """``numberMatched`` where it costs nothing: an unfiltered collection's stored count."""
     if query.narrows:
         return {}
-    summary = collection_summaries(conn, cache).get(chosen.id)
-    return {"numberMatched": summary.count} if summary else {"numberMatched": 0}
+    return {"numberMatched": collection_summary(sources.conn, sources.cache, chosen).count}
 
 
 @router.get(
@@ -271,17 +270,12 @@ def collection_queryables(
     request: Request,
     f: str | None = None,
     indicators: str | None = Query(None, description="Indicator keys of region collections"),
-    conn: Connection = Depends(get_connection),
-    cache: LayerCache = Depends(get_cache),
-    settings: WebSettings = Depends(get_settings),
-    records: Attribution = Depends(get_records),
-    cities: Cities = Depends(get_cities),
+    sources: CollectionSources = Depends(get_sources),
 ) -> Response:
     check_parameters(request.query_params, {"f", "indicators"})
     _check_format(f)
-    chosen = get_collection(conn, cache, collection_id)
-    keys = service_indicators(indicators, settings, cities, chosen)
-    source = collection_source(conn, cache, chosen, keys, None, records)
+    chosen = sources.collection(collection_id)
+    source = sources.source(chosen, sources.indicators(indicators, chosen))
     url = f"{_base(request)}/collections/{chosen.id}/queryables"
     return Response(json.dumps(queryables(source, url), ensure_ascii=False), media_type=SCHEMA)
 
@@ -299,25 +293,15 @@ def item(
     f: str | None = None,
     crs: str | None = None,
     indicators: str | None = None,
-    conn: Connection = Depends(get_connection),
-    cache: LayerCache = Depends(get_cache),
-    settings: WebSettings = Depends(get_settings),
-    records: Attribution = Depends(get_records),
-    cities: Cities = Depends(get_cities),
+    sources: CollectionSources = Depends(get_sources),
 ) -> Response:
     _check_format(f)
-    chosen = get_collection(conn, cache, collection_id)
-    out_srid = parse_crs(crs, offered_srids(storage_srid_of(conn, cache), cities, chosen.system))
-    source = collection_source(
-        conn,
-        cache,
-        chosen,
-        service_indicators(indicators, settings, cities, chosen),
-        None,
-        records,
-    )
-    digits = settings.coordinate_decimals + 1 if out_srid == 4326 else 2
-    body = one_feature(conn, source, feature_id, out_srid, digits)
+    check_parameters(request.query_params, {"f", "crs", "indicators"})
+    chosen = sources.collection(collection_id)
+    out_srid = parse_crs(crs, sources.offered(chosen))
+    source = sources.source(chosen, sources.indicators(indicators, chosen))
+    digits = sources.settings.coordinate_decimals + 1 if out_srid == 4326 else 2
+    body = one_feature(sources.conn, source, feature_id, out_srid, digits)
     if body is None:
         raise NotFound(f"no feature {feature_id!r} in {collection_id}")
     links = [

@@ -1,111 +1,118 @@
-"""Mapbox vector tiles of every collection (regions with indicator values, facilities, public
-projects) built by PostGIS with ST_AsMVT, a TileJSON document per layer, and HTTP caching:
-an ETag per tile, ``Cache-Control`` and a small in-memory cache keyed by the data version."""
+"""Mapbox vector tiles of every collection under ``/tiles`` (regions with indicator values,
+facilities, public projects): TileJSON for MapLibre, ``metadata.json`` so GDAL's MVT driver
+opens a layer as one dataset, a MapLibre style per layer, and the tiles (``.mvt`` and ``.pbf``,
+the extension GDAL asks for)."""
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import Response
-from sqlalchemy.engine import Connection
+from fastapi.responses import JSONResponse, Response
 
-from layers.cache import LayerCache
-from spatial.cities import Cities
-from spatial.features import Attribution
-from spatial.tiles import mvt_tile
-from web.deps import get_cache, get_cities, get_connection, get_records, get_settings
-from web.ogc import BadOgcRequest, collection_source, get_collection, service_indicators
-from web.settings import WebSettings
+from web.collections import CollectionSources, get_sources
+from web.tilesets import (
+    MAX_ZOOM,
+    MVT,
+    STYLE,
+    TileAsk,
+    gdal_metadata,
+    layer_style,
+    tile_response,
+    tilejson,
+)
 
 router = APIRouter(prefix="/tiles", tags=["vector tiles"])
-MVT = "application/vnd.mapbox-vector-tile"
-MAX_ZOOM = 22
-_KINDS = {"int": "Number", "float": "Number", "bool": "Boolean"}
+# GDAL reads a tileset down to this zoom when it opens it whole (deeper zooms stay reachable)
+GDAL_MAX_ZOOM = 14
+_INDICATORS = Query(None, description="Indicator keys of region layers")
+_PERIOD = Query(None, description="Reference date; default the latest")
+
+
+def _root(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _query(request: Request) -> str:
+    return f"?{request.url.query}" if request.url.query else ""
 
 
 @router.get("/{layer}.json", summary="TileJSON of a layer", responses={404: {}})
-def tilejson(
+def layer_tilejson(
     layer: str,
     request: Request,
-    indicators: str | None = Query(None, description="Indicator keys of region layers"),
-    period: date | None = Query(None, description="Reference date; default the latest"),
-    conn: Connection = Depends(get_connection),
-    cache: LayerCache = Depends(get_cache),
-    settings: WebSettings = Depends(get_settings),
-    records: Attribution = Depends(get_records),
-    cities: Cities = Depends(get_cities),
+    indicators: str | None = _INDICATORS,
+    period: date | None = _PERIOD,
+    sources: CollectionSources = Depends(get_sources),
 ) -> dict:
-    chosen = get_collection(conn, cache, layer)
-    source = collection_source(
-        conn,
-        cache,
-        chosen,
-        service_indicators(indicators, settings, cities, chosen),
-        period,
-        records,
-    )
-    query = request.url.query
-    url = str(request.base_url).rstrip("/") + f"/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt"
-    west, south, east, north = source.extent or (-180, -85, 180, 85)
-    return {
-        "tilejson": "3.0.0",
-        "name": chosen.title,
-        "description": chosen.description,
-        "attribution": source.attribution_text(),
-        "scheme": "xyz",
-        "tiles": [url + (f"?{query}" if query else "")],
-        "minzoom": 0,
-        "maxzoom": MAX_ZOOM,
-        "bounds": [west, south, east, north],
-        "center": [(west + east) / 2, (south + north) / 2, 11],
-        "vector_layers": [
-            {
-                "id": layer,
-                "description": source.title,
-                "fields": {f.name: _KINDS.get(f.kind, "String") for f in source.fields},
-            }
-        ],
-    }
+    chosen = sources.collection(layer)
+    source = sources.source(chosen, sources.indicators(indicators, chosen), period)
+    url = f"{_root(request)}/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt{_query(request)}"
+    return tilejson(chosen, source, url)
 
 
 @router.get(
-    "/{layer}/{z}/{x}/{y}.mvt",
-    summary="One vector tile",
-    response_class=Response,
-    responses={200: {"content": {MVT: {}}}, 304: {}, 400: {}, 404: {}},
+    "/{layer}/metadata.json",
+    summary="The layer as a tile directory describes itself (GDAL: MVT:<url of the layer>)",
+    responses={404: {}},
 )
-def tile(
+def layer_metadata(
+    layer: str,
+    indicators: str | None = _INDICATORS,
+    period: date | None = _PERIOD,
+    sources: CollectionSources = Depends(get_sources),
+) -> dict:
+    chosen = sources.collection(layer)
+    source = sources.source(chosen, sources.indicators(indicators, chosen), period)
+    return gdal_metadata(chosen, source, GDAL_MAX_ZOOM)
+
+
+@router.get(
+    "/{layer}/style.json",
+    summary="MapLibre style of a layer: choropleth classes and legend colours",
+    response_class=JSONResponse,
+    responses={200: {"content": {STYLE: {}}}, 404: {}},
+)
+def style(
+    layer: str,
+    request: Request,
+    indicators: str | None = _INDICATORS,
+    period: date | None = _PERIOD,
+    sources: CollectionSources = Depends(get_sources),
+) -> JSONResponse:
+    chosen = sources.collection(layer)
+    keys = sources.indicators(indicators, chosen)
+    source = sources.source(chosen, keys, period)
+    url = f"{_root(request)}/tiles/{layer}.json{_query(request)}"
+    return JSONResponse(layer_style(sources, chosen, source, url, keys, period), media_type=STYLE)
+
+
+def _tile(
     layer: str,
     request: Request,
     z: int = Path(ge=0, le=MAX_ZOOM),
     x: int = Path(ge=0),
     y: int = Path(ge=0),
-    indicators: str | None = Query(None, description="Indicator keys of region layers"),
-    period: date | None = Query(None, description="Reference date; default the latest"),
-    conn: Connection = Depends(get_connection),
-    cache: LayerCache = Depends(get_cache),
-    settings: WebSettings = Depends(get_settings),
-    records: Attribution = Depends(get_records),
-    cities: Cities = Depends(get_cities),
+    indicators: str | None = _INDICATORS,
+    period: date | None = _PERIOD,
+    sources: CollectionSources = Depends(get_sources),
 ) -> Response:
-    if x >= 2**z or y >= 2**z:
-        raise BadOgcRequest(f"tile {z}/{x}/{y} does not exist: x and y must be below {2**z}")
-    chosen = get_collection(conn, cache, layer)
-    keys = service_indicators(indicators, settings, cities, chosen)
+    chosen = sources.collection(layer)
+    keys = sources.indicators(indicators, chosen)
+    return tile_response(request, sources, TileAsk(chosen, keys, period, z, x, y))
 
-    def compute() -> tuple[bytes, str]:
-        source = collection_source(conn, cache, chosen, keys, period, records)
-        data = mvt_tile(conn, source, layer, z, x, y)
-        return data, '"' + hashlib.blake2b(data, digest_size=12).hexdigest() + '"'
 
-    if not chosen.follows_ingest:
-        data, etag = compute()
-    else:
-        tiles: LayerCache = request.app.state.tiles
-        data, etag = tiles.get_or_compute(conn, (layer, tuple(keys), period, z, x, y), compute)
-    headers = {"ETag": etag, "Cache-Control": f"public, max-age={settings.tile_max_age}"}
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
-    return Response(data, media_type=MVT, headers=headers)
+_TILE_RESPONSES = {200: {"content": {MVT: {}}}, 304: {}, 400: {}, 404: {}}
+router.get(
+    "/{layer}/{z}/{x}/{y}.mvt",
+    summary="One vector tile",
+    response_class=Response,
+    responses=_TILE_RESPONSES,
+)(_tile)
+router.get(
+    "/{layer}/{z}/{x}/{y}.pbf",
+    summary="One vector tile (the extension GDAL's MVT driver asks for)",
+    response_class=Response,
+    responses=_TILE_RESPONSES,
+    include_in_schema=False,
+)(_tile)

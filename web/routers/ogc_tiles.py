@@ -1,0 +1,156 @@
+"""OGC API – Tiles under ``/ogc`` beside the features: the WebMercatorQuad tile matrix set,
+each collection's vector tilesets (list and metadata), its tiles by tileMatrix/tileRow/tileCol,
+and its default style (MapLibre)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from layers.errors import NotFound
+from web.collections import CollectionSources, get_sources
+from web.ogc import check_parameters
+from web.tilesets import (
+    MAX_ZOOM,
+    MVT,
+    STYLE,
+    TMS_ID,
+    TMS_URI,
+    TileAsk,
+    layer_style,
+    tile_matrix_set,
+    tile_response,
+    tileset_document,
+)
+
+router = APIRouter(prefix="/ogc", tags=["OGC API Tiles"])
+JSON = "application/json"
+TILESETS_REL = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
+_INDICATORS = Query(None, description="Indicator keys of region collections")
+_PERIOD = Query(None, description="Reference date; default the latest")
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + "/ogc"
+
+
+def _known_tms(tms: str) -> None:
+    if tms != TMS_ID:
+        raise NotFound(f"unknown tile matrix set {tms!r}; offered: {TMS_ID}")
+
+
+@router.get("/tileMatrixSets", summary="Tile matrix sets")
+def tile_matrix_sets(request: Request) -> dict:
+    check_parameters(request.query_params, {"f"})
+    url = f"{_base(request)}/tileMatrixSets/{TMS_ID}"
+    return {
+        "tileMatrixSets": [
+            {
+                "id": TMS_ID,
+                "title": "Google Maps Compatible for the World",
+                "uri": TMS_URI,
+                "links": [{"href": url, "rel": "self", "type": JSON}],
+            }
+        ]
+    }
+
+
+@router.get("/tileMatrixSets/{tms}", summary="One tile matrix set", responses={404: {}})
+def one_tile_matrix_set(tms: str, request: Request) -> dict:
+    check_parameters(request.query_params, {"f"})
+    _known_tms(tms)
+    return tile_matrix_set()
+
+
+@router.get("/collections/{collection_id}/tiles", summary="Vector tilesets of a collection")
+def tilesets(
+    collection_id: str, request: Request, sources: CollectionSources = Depends(get_sources)
+) -> dict:
+    check_parameters(request.query_params, {"f"})
+    chosen = sources.collection(collection_id)
+    base = _base(request)
+    url = f"{base}/collections/{chosen.id}/tiles/{TMS_ID}"
+    return {
+        "links": [{"href": f"{base}/collections/{chosen.id}/tiles", "rel": "self", "type": JSON}],
+        "tilesets": [
+            {
+                "title": chosen.title,
+                "dataType": "vector",
+                "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
+                "tileMatrixSetURI": TMS_URI,
+                "links": [
+                    {"href": url, "rel": "self", "type": JSON},
+                    {
+                        "href": f"{base}/tileMatrixSets/{TMS_ID}",
+                        "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme",
+                        "type": JSON,
+                    },
+                ],
+            }
+        ],
+    }
+
+
+@router.get("/collections/{collection_id}/tiles/{tms}", summary="Tileset metadata")
+def tileset(
+    collection_id: str,
+    tms: str,
+    request: Request,
+    indicators: str | None = _INDICATORS,
+    sources: CollectionSources = Depends(get_sources),
+) -> dict:
+    check_parameters(request.query_params, {"f", "indicators"})
+    _known_tms(tms)
+    chosen = sources.collection(collection_id)
+    source = sources.source(chosen, sources.indicators(indicators, chosen))
+    return tileset_document(chosen, source, _base(request))
+
+
+@router.get(
+    "/collections/{collection_id}/tiles/{tms}/{tile_matrix}/{tile_row}/{tile_col}",
+    summary="One vector tile (row from the top, column from the west)",
+    response_class=Response,
+    responses={200: {"content": {MVT: {}}}, 304: {}, 400: {}, 404: {}},
+)
+def ogc_tile(
+    collection_id: str,
+    tms: str,
+    request: Request,
+    tile_matrix: int = Path(ge=0, le=MAX_ZOOM),
+    tile_row: int = Path(ge=0),
+    tile_col: int = Path(ge=0),
+    indicators: str | None = _INDICATORS,
+    period: date | None = _PERIOD,
+    sources: CollectionSources = Depends(get_sources),
+) -> Response:
+    check_parameters(request.query_params, {"f", "indicators", "period"})
+    _known_tms(tms)
+    chosen = sources.collection(collection_id)
+    keys = sources.indicators(indicators, chosen)
+    ask = TileAsk(chosen, keys, period, tile_matrix, tile_col, tile_row)
+    return tile_response(request, sources, ask)
+
+
+@router.get(
+    "/collections/{collection_id}/styles/default",
+    summary="Default style of a collection's tiles (MapLibre)",
+    response_class=JSONResponse,
+    responses={200: {"content": {STYLE: {}}}, 404: {}},
+)
+def default_style(
+    collection_id: str,
+    request: Request,
+    indicators: str | None = _INDICATORS,
+    period: date | None = _PERIOD,
+    sources: CollectionSources = Depends(get_sources),
+) -> JSONResponse:
+    check_parameters(request.query_params, {"f", "indicators", "period"})
+    chosen = sources.collection(collection_id)
+    keys = sources.indicators(indicators, chosen)
+    source = sources.source(chosen, keys, period)
+    root = str(request.base_url).rstrip("/")
+    query = f"?{request.url.query}" if request.url.query else ""
+    url = f"{root}/tiles/{chosen.id}.json{query}"
+    return JSONResponse(layer_style(sources, chosen, source, url, keys, period), media_type=STYLE)
