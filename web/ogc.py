@@ -96,6 +96,10 @@ def parse_bbox(raw: str | None, srid: int) -> tuple[float, float, float, float] 
 def _instant(raw: str) -> date | None:
     if raw in ("..", ""):
         return None
+    if raw.startswith("0000-") and len(raw) >= 10:
+        # RFC 3339 has a year 0, Python's dates do not; nothing here is that old (QGIS sends
+        # 0000-01-01T00:00:00Z as the start of "before" filters)
+        return date.min
     try:
         if "T" in raw:
             return datetime.fromisoformat(raw.replace("Z", "+00:00")).date()
@@ -172,7 +176,7 @@ def feature_query(
     )
 
 
-_JSON_TYPES = {
+JSON_TYPES = {
     "int": {"type": "integer"},
     "float": {"type": "number"},
     "text": {"type": "string"},
@@ -195,7 +199,7 @@ def queryables(source: FeatureSource, url: str) -> dict:
                      "$ref": geometry},
     }  # fmt: skip
     for f in source.fields:
-        properties[f.name] = {"title": f.title or f.name, **_JSON_TYPES[f.kind]}
+        properties[f.name] = {"title": f.title or f.name, **JSON_TYPES[f.kind]}
     return {
         "$schema": "https://json-schema.org/draft/2019-09/schema",
         "$id": url,
@@ -203,4 +207,27 @@ def queryables(source: FeatureSource, url: str) -> dict:
         "title": source.title,
         "properties": properties,
         "additionalProperties": False,
+    }
+
+
+def feature_schema(source: FeatureSource, url: str) -> dict:
+    """JSON Schema of one GeoJSON feature of the source (the collection's ``describedby``):
+    GDAL and QGIS take the fields and their types from it, so an all-empty column or an
+    empty collection still has them."""
+    geometry = _GEOMETRY_SCHEMAS.get(
+        source.geometry_type, "https://geojson.org/schema/Geometry.json"
+    )
+    properties = {f.name: {"title": f.title or f.name, **JSON_TYPES[f.kind]} for f in source.fields}
+    return {
+        "$schema": "https://json-schema.org/draft/2019-09/schema",
+        "$id": url,
+        "title": source.title,
+        "type": "object",
+        "required": ["type", "geometry", "properties"],
+        "properties": {
+            "type": {"type": "string", "enum": ["Feature"]},
+            "id": {"type": "integer" if source.id_kind == "int" else "string"},
+            "geometry": {"$ref": geometry},
+            "properties": {"type": "object", "properties": properties},
+        },
     }

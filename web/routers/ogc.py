@@ -8,7 +8,7 @@ import json
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from layers.errors import NotFound
 from spatial.features import FeatureQuery, FeatureSource, geojson_features, one_feature
@@ -32,11 +32,13 @@ from web.ogc import (
     crs_list,
     crs_uri,
     feature_query,
+    feature_schema,
     parse_bbox,
     parse_crs,
     parse_datetime,
     queryables,
 )
+from web.ogc_openapi import OPENAPI, openapi_document
 from web.routers.ogc_tiles import TILESETS_REL
 from web.settings import WebSettings
 from web.tilesets import STYLE
@@ -86,7 +88,11 @@ def _collection_document(
                 "type": SCHEMA,
                 "title": "Abfragbare Eigenschaften",
             },
-            {"href": f"{url}/queryables", "rel": "describedby", "type": SCHEMA},
+            # GDAL before 3.7 looks for "describedBy" (relation types compare case-blind)
+            *(
+                {"href": f"{url}/schema", "rel": rel, "type": SCHEMA, "title": "Schema"}
+                for rel in ("describedby", "describedBy")
+            ),
             {"href": f"{url}/tiles", "rel": TILESETS_REL, "type": JSON, "title": "Vektorkacheln"},
             {
                 "href": f"{url}/styles/default",
@@ -118,9 +124,9 @@ def landing(request: Request, f: str | None = None, settings: WebSettings = Depe
         "links": [
             {"href": base, "rel": "self", "type": JSON, "title": "This document"},
             {
-                "href": f"{root}/openapi.json",
+                "href": f"{base}/api",
                 "rel": "service-desc",
-                "type": "application/vnd.oai.openapi+json;version=3.0",
+                "type": OPENAPI,
                 "title": "The API definition",
             },
             {"href": f"{root}/docs", "rel": "service-doc", "type": "text/html"},
@@ -134,6 +140,20 @@ def landing(request: Request, f: str | None = None, settings: WebSettings = Depe
             },
         ],
     }
+
+
+@router.get(
+    "/api",
+    summary="The OpenAPI 3.0 definition of this API",
+    response_class=JSONResponse,
+    responses={200: {"content": {OPENAPI: {}}}},
+)
+def api_definition(
+    request: Request, f: str | None = None, sources: CollectionSources = Depends(get_sources)
+) -> JSONResponse:
+    check_parameters(request.query_params, {"f"})
+    _check_format(f)
+    return JSONResponse(openapi_document(sources, _base(request)), media_type=OPENAPI)
 
 
 @router.get("/conformance", summary="Conformance classes")
@@ -278,6 +298,26 @@ def collection_queryables(
     source = sources.source(chosen, sources.indicators(indicators, chosen))
     url = f"{_base(request)}/collections/{chosen.id}/queryables"
     return Response(json.dumps(queryables(source, url), ensure_ascii=False), media_type=SCHEMA)
+
+
+@router.get(
+    "/collections/{collection_id}/schema",
+    summary="JSON Schema of a feature of the collection",
+    responses={200: {"content": {SCHEMA: {}}}, 404: {}},
+)
+def collection_schema(
+    collection_id: str,
+    request: Request,
+    f: str | None = None,
+    indicators: str | None = Query(None, description="Indicator keys of region collections"),
+    sources: CollectionSources = Depends(get_sources),
+) -> Response:
+    check_parameters(request.query_params, {"f", "indicators"})
+    _check_format(f)
+    chosen = sources.collection(collection_id)
+    source = sources.source(chosen, sources.indicators(indicators, chosen))
+    url = f"{_base(request)}/collections/{chosen.id}/schema"
+    return Response(json.dumps(feature_schema(source, url), ensure_ascii=False), media_type=SCHEMA)
 
 
 @router.get(
