@@ -3,6 +3,7 @@ and facilities in the tile, simplification by zoom, TileJSON, ETag/304 and bad t
 
 from __future__ import annotations
 
+import json
 import math
 
 import mapbox_vector_tile
@@ -120,3 +121,121 @@ def test_tiles_of_the_lowest_zooms_hold_the_city(client, z, layer, least):
     if z > 0:  # the other side of the world holds nothing, answered without a query
         far = client.get(f"/tiles/{layer_id}/{z}/{(x + n // 2) % n}/{y}.mvt")
         assert far.status_code == 200 and far.content == b""
+
+
+def _berlin_tiles(z: int) -> list[tuple[int, int]]:
+    """The tiles of zoom z over Berlin's extent (13.08–13.77 E, 52.33–52.68 N)."""
+
+    def column(lon: float) -> int:
+        return int((lon + 180) / 360 * 2**z)
+
+    def row(lat: float) -> int:
+        return int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * 2**z)
+
+    return [
+        (x, y)
+        for x in range(column(13.08), column(13.77) + 1)
+        for y in range(row(52.68), row(52.33) + 1)
+    ]
+
+
+@pytest.mark.parametrize("z", [1, 2, 3, 4, 5])
+def test_dense_points_are_thinned_to_the_byte_budget(client, z):
+    """Kita tiles at z1–z5 carried every point (381 KB each). Now a grid cell keeps one point
+    with the number it stands for: every tile is under the budget and the counts of the
+    points inside the tiles add up to every Kita."""
+    total = client.get("/ogc/collections/facilities-kita/items", params={"limit": 1}).json()
+    counted = 0
+    for x, y in _berlin_tiles(z):
+        response = client.get(f"/tiles/facilities-kita/{z}/{x}/{y}.mvt")
+        assert response.status_code == 200
+        assert len(response.content) <= 200_000, (z, x, y, len(response.content))
+        layer = mapbox_vector_tile.decode(response.content).get("facilities-kita")
+        if layer is None:
+            continue
+        assert len(layer["features"]) <= 1_100  # the grid: about 1000 cells and the buffer
+        for feature in layer["features"]:
+            px, py = feature["geometry"]["coordinates"]
+            if 0 <= px < 4096 and 0 < py <= 4096:  # inside the tile, not in its buffer
+                counted += feature["properties"].get("point_count", 1)
+    assert counted == total["numberMatched"] > 2_000
+
+
+def test_sparse_point_tiles_are_not_thinned(client):
+    kitas = decode(client, "facilities-kita", *MARZAHN_Z14)["facilities-kita"]["features"]
+    assert kitas and not any("point_count" in f["properties"] for f in kitas)
+
+
+def test_a_small_budget_thins_harder(berlin_url):
+    """The budget is a setting: 50 points and 2 KB per tile give a coarser grid."""
+    from fastapi.testclient import TestClient
+
+    from spatial.settings import StoreSettings
+    from web.app import create_app
+    from web.settings import Settings, WebSettings
+
+    web = WebSettings(refresh_store=False, tile_max_points=50, tile_max_bytes=2_000)
+    app = create_app(Settings(web=web, store=StoreSettings(database_url=berlin_url)))
+    with TestClient(app) as small:
+        x, y = _berlin_tiles(5)[0]
+        data = small.get(f"/tiles/facilities-kita/5/{x}/{y}.mvt").content
+    features = mapbox_vector_tile.decode(data)["facilities-kita"]["features"]
+    assert len(features) <= 60 and max(f["properties"]["point_count"] for f in features) > 50
+
+
+def test_metadata_json_describes_the_layer_for_gdal(client):
+    meta = client.get("/tiles/facilities-kita/metadata.json").json()
+    assert meta["format"] == "pbf" and meta["minzoom"] == "0" and int(meta["maxzoom"]) >= 14
+    west, south, east, north = (float(v) for v in meta["bounds"].split(","))
+    assert 13.0 < west < east < 13.8 and 52.3 < south < north < 52.7
+    layers = json.loads(meta["json"])["vector_layers"]
+    assert layers[0]["id"] == "facilities-kita"
+    assert layers[0]["fields"]["capacity"] == "Number"
+    assert layers[0]["fields"]["point_count"] == "Number"
+    assert "Lizenz" in meta["attribution"]
+    tile = client.get("/tiles/facilities-kita/{}/{}/{}.pbf".format(*MARZAHN_Z14))
+    assert tile.status_code == 200 and mapbox_vector_tile.decode(tile.content)
+
+
+def test_style_has_one_fill_per_legend_class(client):
+    params = {"indicators": "share_age_above_65"}
+    style = client.get("/tiles/berlin-lor-2021-bzr/style.json", params=params)
+    assert style.headers["content-type"].startswith("application/vnd.mapbox.style+json")
+    doc = style.json()
+    assert doc["version"] == 8
+    source = doc["sources"]["berlin-lor-2021-bzr"]
+    assert source["type"] == "vector" and "indicators=share_age_above_65" in source["url"]
+    fills = [layer for layer in doc["layers"] if layer["id"].endswith(tuple("0123456789"))]
+    colours = [layer["paint"]["fill-color"] for layer in fills]
+    assert len(colours) == len(set(colours)) >= 4
+    no_value = next(layer for layer in doc["layers"] if layer["id"].endswith("no-value"))
+    assert no_value["filter"] == ["!has", "share_age_above_65"]
+    # the classes split every value of the layer exactly once
+    values = [
+        r["value"]
+        for r in client.get(
+            "/api/values/berlin-lor-2021/bzr/share_age_above_65", params={"period": "2024-12-31"}
+        ).json()["regions"]
+        if r["value"] is not None
+    ]
+    for value in values:
+        matched = [f for f in fills if _matches(f["filter"], "share_age_above_65", value)]
+        assert len(matched) == 1, value
+
+
+def _matches(expression: list, key: str, value: float) -> bool:
+    op, *args = expression
+    if op == "all":
+        return all(_matches(a, key, value) for a in args)
+    if op == "has":
+        return True
+    bound = args[1]
+    return value >= bound if op == ">=" else value < bound
+
+
+def test_point_styles_take_the_category_colour(client):
+    kitas = client.get("/tiles/facilities-kita/style.json").json()
+    circles = [layer for layer in kitas["layers"] if layer["type"] == "circle"]
+    assert len(circles) == 1 and circles[0]["paint"]["circle-color"].startswith("#")
+    outline = client.get("/tiles/berlin-lor-2021-bzr/style.json", params={"indicators": ""})
+    assert outline.status_code == 200
