@@ -3,7 +3,7 @@
 # Debian), and Pango and fonts for the PDF profiles; otherwise say exactly what to install.
 # Prints nothing when all is there.
 # With --browser also what the tests and benchmarks drive: Debian's chromium, and poppler's
-# pdftotext/pdftoppm that read the PDF profiles back.
+# pdftotext/pdftoppm that read the PDF profiles back, GDAL's ogrinfo and QGIS (PyQGIS).
 set -euo pipefail
 
 apt_install() {
@@ -42,6 +42,16 @@ if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then
   fi
   if [ ! -x /usr/bin/chromium ]; then
     echo "error: the browser tests need chromium: sudo apt-get install chromium" >&2
+    exit 1
+  fi
+fi
+
+# the GIS clients the tests drive: GDAL 3.6's ogrinfo and QGIS (PyQGIS of Debian's python3)
+if [ "${1:-}" = "--browser" ] \
+  && { ! [ -x /usr/bin/ogrinfo ] || ! /usr/bin/python3 -c "import qgis.core" 2>/dev/null; }; then
+  apt_install gdal-bin qgis qgis-providers python3-qgis
+  if ! [ -x /usr/bin/ogrinfo ] || ! /usr/bin/python3 -c "import qgis.core" 2>/dev/null; then
+    echo "error: the GIS client tests need: sudo apt-get install gdal-bin qgis python3-qgis" >&2
     exit 1
   fi
 fi
