@@ -96,14 +96,17 @@ def parse_bbox(raw: str | None, srid: int) -> tuple[float, float, float, float] 
 def _instant(raw: str) -> date | None:
     if raw in ("..", ""):
         return None
-    if raw.startswith("0000-") and len(raw) >= 10:
-        # RFC 3339 has a year 0, Python's dates do not; nothing here is that old (QGIS sends
-        # 0000-01-01T00:00:00Z as the start of "before" filters)
-        return date.min
+    # RFC 3339 has a year 0, Python's dates do not; nothing here is that old (QGIS sends
+    # 0000-01-01T00:00:00Z as the start of "before" filters): checked as a leap year, then
+    # the earliest date
+    year_zero = raw.startswith("0000-")
+    checked = "0004" + raw[4:] if year_zero else raw
     try:
-        if "T" in raw:
-            return datetime.fromisoformat(raw.replace("Z", "+00:00")).date()
-        return date.fromisoformat(raw)
+        if "T" in checked:
+            moment = datetime.fromisoformat(checked.replace("Z", "+00:00")).date()
+        else:
+            moment = date.fromisoformat(checked)
+        return date.min if year_zero else moment
     except ValueError:
         raise BadOgcRequest(
             f"datetime {raw!r} is not RFC 3339 (2024-12-31 or 2024-12-31T00:00:00Z)"

@@ -280,44 +280,37 @@ def _matched(sources: CollectionSources, chosen: Collection, query: FeatureQuery
     return {"numberMatched": collection_summary(sources.conn, sources.cache, chosen).count}
 
 
-@router.get(
-    "/collections/{collection_id}/queryables",
-    summary="The properties filters, sortby and properties may name (JSON Schema)",
-    responses={200: {"content": {SCHEMA: {}}}, 404: {}},
-)
-def collection_queryables(
-    collection_id: str,
-    request: Request,
-    f: str | None = None,
-    indicators: str | None = Query(None, description="Indicator keys of region collections"),
-    sources: CollectionSources = Depends(get_sources),
-) -> Response:
-    check_parameters(request.query_params, {"f", "indicators"})
-    _check_format(f)
-    chosen = sources.collection(collection_id)
-    source = sources.source(chosen, sources.indicators(indicators, chosen))
-    url = f"{_base(request)}/collections/{chosen.id}/queryables"
-    return Response(json.dumps(queryables(source, url), ensure_ascii=False), media_type=SCHEMA)
+def _schema_route(name: str, summary: str, build) -> None:
+    """A JSON Schema document of each collection at ``/collections/{id}/<name>``."""
+
+    def schema_document(
+        collection_id: str,
+        request: Request,
+        f: str | None = None,
+        indicators: str | None = Query(None, description="Indicator keys of region collections"),
+        sources: CollectionSources = Depends(get_sources),
+    ) -> Response:
+        check_parameters(request.query_params, {"f", "indicators"})
+        _check_format(f)
+        chosen = sources.collection(collection_id)
+        source = sources.source(chosen, sources.indicators(indicators, chosen))
+        url = f"{_base(request)}/collections/{chosen.id}/{name}"
+        return Response(json.dumps(build(source, url), ensure_ascii=False), media_type=SCHEMA)
+
+    router.get(
+        f"/collections/{{collection_id}}/{name}",
+        summary=summary,
+        responses={200: {"content": {SCHEMA: {}}}, 404: {}},
+        name=f"collection_{name}",
+    )(schema_document)
 
 
-@router.get(
-    "/collections/{collection_id}/schema",
-    summary="JSON Schema of a feature of the collection",
-    responses={200: {"content": {SCHEMA: {}}}, 404: {}},
+_schema_route(
+    "queryables",
+    "The properties filters, sortby and properties may name (JSON Schema)",
+    queryables,
 )
-def collection_schema(
-    collection_id: str,
-    request: Request,
-    f: str | None = None,
-    indicators: str | None = Query(None, description="Indicator keys of region collections"),
-    sources: CollectionSources = Depends(get_sources),
-) -> Response:
-    check_parameters(request.query_params, {"f", "indicators"})
-    _check_format(f)
-    chosen = sources.collection(collection_id)
-    source = sources.source(chosen, sources.indicators(indicators, chosen))
-    url = f"{_base(request)}/collections/{chosen.id}/schema"
-    return Response(json.dumps(feature_schema(source, url), ensure_ascii=False), media_type=SCHEMA)
+_schema_route("schema", "JSON Schema of a feature of the collection", feature_schema)
 
 
 @router.get(

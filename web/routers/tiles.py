@@ -5,12 +5,14 @@ the extension GDAL asks for)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from web.collections import CollectionSources, get_sources
+from spatial.features import FeatureSource
+from web.collections import Collection, CollectionSources, get_sources
 from web.tilesets import (
     MAX_ZOOM,
     MVT,
@@ -37,34 +39,42 @@ def _query(request: Request) -> str:
     return f"?{request.url.query}" if request.url.query else ""
 
 
-@router.get("/{layer}.json", summary="TileJSON of a layer", responses={404: {}})
-def layer_tilejson(
+@dataclass(frozen=True)
+class AskedLayer:
+    """A layer as a request names it: the collection, its indicators and period."""
+
+    sources: CollectionSources
+    chosen: Collection
+    keys: list[str]
+    period: date | None
+
+    def source(self) -> FeatureSource:
+        return self.sources.source(self.chosen, self.keys, self.period)
+
+
+def asked_layer(
     layer: str,
-    request: Request,
     indicators: str | None = _INDICATORS,
     period: date | None = _PERIOD,
     sources: CollectionSources = Depends(get_sources),
-) -> dict:
+) -> AskedLayer:
     chosen = sources.collection(layer)
-    source = sources.source(chosen, sources.indicators(indicators, chosen), period)
-    url = f"{_root(request)}/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt{_query(request)}"
-    return tilejson(chosen, source, url)
+    return AskedLayer(sources, chosen, sources.indicators(indicators, chosen), period)
+
+
+@router.get("/{layer}.json", summary="TileJSON of a layer", responses={404: {}})
+def layer_tilejson(request: Request, asked: AskedLayer = Depends(asked_layer)) -> dict:
+    url = f"{_root(request)}/tiles/{asked.chosen.id}/{{z}}/{{x}}/{{y}}.mvt{_query(request)}"
+    return tilejson(asked.chosen, asked.source(), url)
 
 
 @router.get(
     "/{layer}/metadata.json",
-    summary="The layer as a tile directory describes itself (GDAL: MVT:<url of the layer>)",
+    summary="The layer as a tile directory describes itself (GDAL: MVT:<url of the layer>/<z>)",
     responses={404: {}},
 )
-def layer_metadata(
-    layer: str,
-    indicators: str | None = _INDICATORS,
-    period: date | None = _PERIOD,
-    sources: CollectionSources = Depends(get_sources),
-) -> dict:
-    chosen = sources.collection(layer)
-    source = sources.source(chosen, sources.indicators(indicators, chosen), period)
-    return gdal_metadata(chosen, source, GDAL_MAX_ZOOM)
+def layer_metadata(asked: AskedLayer = Depends(asked_layer)) -> dict:
+    return gdal_metadata(asked.chosen, asked.source(), GDAL_MAX_ZOOM)
 
 
 @router.get(
@@ -73,33 +83,23 @@ def layer_metadata(
     response_class=JSONResponse,
     responses={200: {"content": {STYLE: {}}}, 404: {}},
 )
-def style(
-    layer: str,
-    request: Request,
-    indicators: str | None = _INDICATORS,
-    period: date | None = _PERIOD,
-    sources: CollectionSources = Depends(get_sources),
-) -> JSONResponse:
-    chosen = sources.collection(layer)
-    keys = sources.indicators(indicators, chosen)
-    source = sources.source(chosen, keys, period)
-    url = f"{_root(request)}/tiles/{layer}.json{_query(request)}"
-    return JSONResponse(layer_style(sources, chosen, source, url, keys, period), media_type=STYLE)
+def style(request: Request, asked: AskedLayer = Depends(asked_layer)) -> JSONResponse:
+    url = f"{_root(request)}/tiles/{asked.chosen.id}.json{_query(request)}"
+    document = layer_style(
+        asked.sources, asked.chosen, asked.source(), url, asked.keys, asked.period
+    )
+    return JSONResponse(document, media_type=STYLE)
 
 
 def _tile(
-    layer: str,
     request: Request,
     z: int = Path(ge=0, le=MAX_ZOOM),
     x: int = Path(ge=0),
     y: int = Path(ge=0),
-    indicators: str | None = _INDICATORS,
-    period: date | None = _PERIOD,
-    sources: CollectionSources = Depends(get_sources),
+    asked: AskedLayer = Depends(asked_layer),
 ) -> Response:
-    chosen = sources.collection(layer)
-    keys = sources.indicators(indicators, chosen)
-    return tile_response(request, sources, TileAsk(chosen, keys, period, z, x, y))
+    ask = TileAsk(asked.chosen, asked.keys, asked.period, z, x, y)
+    return tile_response(request, asked.sources, ask)
 
 
 _TILE_RESPONSES = {200: {"content": {MVT: {}}}, 304: {}, 400: {}, 404: {}}
