@@ -26,9 +26,17 @@ Crs = Annotated[
 Output = Annotated[Path, typer.Option("--output", "-o", help="Directory to write into.")]
 BBox = Annotated[str | None, typer.Option(help="west,south,east,north in degrees")]
 Precision = Annotated[int, typer.Option(help="Decimals of GeoJSON coordinates (WGS 84).")]
-CsvGeometry = Annotated[str, typer.Option(help="CSV geometry: wkt or xy.")]
-CsvDecimal = Annotated[str, typer.Option(help="CSV decimal mark: point or comma.")]
-CsvBom = Annotated[bool, typer.Option(help="CSV with a UTF-8 byte order mark.")]
+CsvProfile = Annotated[
+    str,
+    typer.Option(help="CSV profile: excel (; decimal comma, BOM) or plain (, decimal point)."),
+]
+CsvGeometry = Annotated[str | None, typer.Option(help="CSV geometry: xy (the default) or wkt.")]
+CsvDecimal = Annotated[
+    str | None, typer.Option(help="CSV decimal mark: point or comma (default: the profile's).")
+]
+CsvBom = Annotated[
+    bool | None, typer.Option(help="CSV with a UTF-8 byte order mark (default: the profile's).")
+]
 
 
 def _write(
@@ -44,6 +52,7 @@ def _write(
     crs: str | None,
     system: str | None,
     on=None,
+    csv_profile: str = "excel",
 ):
     """Open the store, build the source with ``build(conn)``, write and report the file (in
     ``crs``, else the official CRS of the system's city)."""
@@ -58,6 +67,7 @@ def _write(
         csv_geometry=csv_geometry,
         csv_decimal=csv_decimal,
         csv_bom=csv_bom,
+        csv_profile=csv_profile,
         srid=parse_export_crs(crs),
     )
     query = FeatureQuery(bbox=parse_bbox(bbox), start=on, end=on)
@@ -90,9 +100,10 @@ def export_regions(
     output: Output = Path("."),
     bbox: BBox = None,
     precision: Precision = 6,
-    csv_geometry: CsvGeometry = "wkt",
-    csv_decimal: CsvDecimal = "point",
-    csv_bom: CsvBom = False,
+    csv_geometry: CsvGeometry = None,
+    csv_decimal: CsvDecimal = None,
+    csv_bom: CsvBom = None,
+    csv_profile: CsvProfile = "excel",
     crs: Crs = None,
 ) -> None:
     """Regions of a level with indicator values of a period."""
@@ -112,6 +123,7 @@ def export_regions(
         csv_decimal,
         csv_bom,
         crs=crs,
+        csv_profile=csv_profile,
         system=system,
     )
 
@@ -125,9 +137,10 @@ def export_facilities(
     output: Output = Path("."),
     bbox: BBox = None,
     precision: Precision = 6,
-    csv_geometry: CsvGeometry = "wkt",
-    csv_decimal: CsvDecimal = "point",
-    csv_bom: CsvBom = False,
+    csv_geometry: CsvGeometry = None,
+    csv_decimal: CsvDecimal = None,
+    csv_bom: CsvBom = None,
+    csv_profile: CsvProfile = "excel",
     crs: Crs = None,
 ) -> None:
     """Facilities of a category."""
@@ -143,6 +156,7 @@ def export_facilities(
         csv_decimal,
         csv_bom,
         crs=crs,
+        csv_profile=csv_profile,
         system=system,
     )
 
@@ -159,9 +173,10 @@ def export_projects(
     output: Output = Path("."),
     bbox: BBox = None,
     precision: Precision = 6,
-    csv_geometry: CsvGeometry = "wkt",
-    csv_decimal: CsvDecimal = "point",
-    csv_bom: CsvBom = False,
+    csv_geometry: CsvGeometry = None,
+    csv_decimal: CsvDecimal = None,
+    csv_bom: CsvBom = None,
+    csv_profile: CsvProfile = "excel",
     crs: Crs = None,
 ) -> None:
     """Projects: public ones with their public fields, or with --all-fields everything."""
@@ -178,6 +193,7 @@ def export_projects(
         csv_decimal,
         csv_bom,
         crs=crs,
+        csv_profile=csv_profile,
         system=system,
     )
 
@@ -191,9 +207,10 @@ def export_events(
     output: Output = Path("."),
     bbox: BBox = None,
     precision: Precision = 6,
-    csv_geometry: CsvGeometry = "wkt",
-    csv_decimal: CsvDecimal = "point",
-    csv_bom: CsvBom = False,
+    csv_geometry: CsvGeometry = None,
+    csv_decimal: CsvDecimal = None,
+    csv_bom: CsvBom = None,
+    csv_profile: CsvProfile = "excel",
     crs: Crs = None,
 ) -> None:
     """Participation events."""
@@ -211,5 +228,6 @@ def export_events(
         csv_decimal,
         csv_bom,
         crs=crs,
+        csv_profile=csv_profile,
         system=system,
     )

@@ -18,7 +18,7 @@ import json
 import re
 import zipfile
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection
 from layers.errors import InvalidParameter
 from spatial.crs import UnknownCrs, epsg_code
 from spatial.features import FeatureQuery, FeatureSource, Field, geojson_features, wkb_rows
+from web.csv_export import PROFILES, CsvStyle, write_csv_zip
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,13 @@ FORMATS = {
         Format("gpkg", "GeoPackage", ".gpkg", "application/geopackage+sqlite3", "GPKG"),
         Format("fgb", "FlatGeobuf", ".fgb", "application/flatgeobuf", "FlatGeobuf"),
         Format("shp", "Shapefile (zip)", ".shp.zip", "application/zip", "ESRI Shapefile"),
-        Format("csv", "CSV", ".csv", "text/csv; charset=utf-8", "CSV"),
+        Format(
+            "csv",
+            "CSV (zip: Tabelle, .csvt, Quellen; Excel-Profil oder csv_profile=plain)",
+            ".csv.zip",
+            "application/zip",
+            "CSV",
+        ),
     )
 }
 SHAPEFILE_FIELD_CHARS = 10
@@ -76,9 +83,10 @@ _GROUP_TYPES = {"points": "MultiPoint", "lines": "MultiLineString", "polygons": 
 class ExportOptions:
     format: str = "gpkg"
     precision: int = 6  # decimals of WGS 84 coordinates in GeoJSON (6 ≈ 0.1 m)
-    csv_geometry: str = "wkt"  # or "xy" (a point on the surface for lines and polygons)
-    csv_decimal: str = "point"  # or "comma" (then the separator is a semicolon)
-    csv_bom: bool = False
+    csv_profile: str = "excel"  # or "plain"; the three below default to what it says
+    csv_geometry: str | None = None  # "xy" (a point on the surface of lines, areas) or "wkt"
+    csv_decimal: str | None = None  # "comma" (then the separator is a semicolon) or "point"
+    csv_bom: bool | None = None
     srid: int | None = None  # asked for; else the city's official CRS (WGS 84 for CSV)
 
     def __post_init__(self) -> None:
@@ -92,10 +100,15 @@ class ExportOptions:
             raise InvalidParameter(f"unknown format {self.format!r}; formats: {', '.join(FORMATS)}")
         if not 0 <= self.precision <= 15:
             raise InvalidParameter("precision must be between 0 and 15 decimals")
-        if self.csv_geometry not in ("wkt", "xy"):
+        if self.csv_profile not in PROFILES:
+            raise InvalidParameter(f"csv profile must be one of {', '.join(PROFILES)}")
+        if self.csv_geometry not in (None, "wkt", "xy"):
             raise InvalidParameter("csv geometry must be 'wkt' or 'xy'")
-        if self.csv_decimal not in ("point", "comma"):
+        if self.csv_decimal not in (None, "point", "comma"):
             raise InvalidParameter("csv decimal must be 'point' or 'comma'")
+
+    def csv_style(self) -> CsvStyle:
+        return CsvStyle(self.csv_profile, self.csv_geometry, self.csv_decimal, self.csv_bom)
 
 
 def parse_export_crs(raw: str | None) -> int | None:
@@ -156,7 +169,8 @@ def export_layer(
     about = attribution_members(source, generated)
     path.unlink(missing_ok=True)  # GDAL refuses to write over some formats
     if fmt.key == "csv":
-        _write_csv(conn, source, query, options, path, srid)
+        credits = credits_text(about, [path.name.removesuffix(".zip")])
+        write_csv_zip(conn, source, query, path, srid, options.csv_style(), credits)
         return path
     if fmt.driver == "GeoJSON":
         path.write_text(
@@ -269,9 +283,8 @@ def shapefile_field_names(names: list[str]) -> dict[str, str]:
     return mapped
 
 
-def _readme(
-    about: dict, mapping: dict[str, str], fields: tuple[Field, ...], files: list[str]
-) -> str:
+def credits_text(about: dict, files: list[str]) -> str:
+    """The README of a zip: what it holds, when it was made, its sources and licences."""
     lines = [
         about["title"],
         "=" * len(about["title"]),
@@ -285,13 +298,21 @@ def _readme(
         ],
         "",
         "Dateien: " + ", ".join(files),
-        "",
-        "Feldnamen (Shapefile-Feldnamen sind höchstens 10 Zeichen lang):",
-        *[f"- {mapping[f.name]} = {f.name}: {f.title}" for f in fields],
     ]
     if about["notes"]:
         lines += ["", "Hinweise:", *[f"- {n}" for n in about["notes"]]]
     return "\n".join(lines) + "\n"
+
+
+def _readme(
+    about: dict, mapping: dict[str, str], fields: tuple[Field, ...], files: list[str]
+) -> str:
+    fields_part = [
+        "",
+        "Feldnamen (Shapefile-Feldnamen sind höchstens 10 Zeichen lang):",
+        *[f"- {mapping[f.name]} = {f.name}: {f.title}" for f in fields],
+    ]
+    return credits_text(about, files) + "\n".join(fields_part) + "\n"
 
 
 def _write_shapefile_zip(
@@ -349,69 +370,3 @@ def _write_shapefile_zip(
     for file in written:
         file.unlink()
     work.rmdir()
-
-
-def _write_csv(
-    conn: Connection,
-    source: FeatureSource,
-    query: FeatureQuery,
-    options: ExportOptions,
-    path: Path,
-    srid: int,
-) -> None:
-    comma = options.csv_decimal == "comma"
-    geometries, values = wkb_rows(conn, source, query, srid, points=options.csv_geometry == "xy")
-    digits = 6 if srid == 4326 else 2
-    columns: list[np.ndarray] = []
-    names: list[str] = []
-    if options.csv_geometry == "xy":
-        points = shapely.from_wkb(np.array(geometries, dtype=object))
-        for axis, coords in (("x", shapely.get_x(points)), ("y", shapely.get_y(points))):
-            names.append(axis)
-            columns.append(np.array([_number(v, comma, digits) for v in coords], dtype=object))
-    for f in source.fields:
-        names.append(f.name)
-        columns.append(np.array([_csv_cell(v, f, comma) for v in values[f.name]], dtype=object))
-    layer_options = {
-        "SEPARATOR": "SEMICOLON" if comma else "COMMA",
-        "WRITE_BOM": "YES" if options.csv_bom else "NO",
-    }
-    if options.csv_geometry == "wkt":
-        layer_options["GEOMETRY"] = "AS_WKT"
-        geometry = np.array(geometries, dtype=object)
-    else:
-        geometry = None
-    pyogrio.raw.write(
-        str(path),
-        geometry,
-        columns,
-        names,
-        driver="CSV",
-        geometry_type=_layer_geometry_type(source.geometry_type) if geometry is not None else None,
-        crs=f"EPSG:{srid}" if geometry is not None else None,
-        layer_options=layer_options,
-    )
-
-
-def _number(value, comma: bool, digits: int) -> str | None:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    shown = f"{float(value):.{digits}f}".rstrip("0").rstrip(".")
-    return shown.replace(".", ",") if comma else shown
-
-
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_cell(value, f: Field, comma: bool) -> str | None:
-    if value is None:
-        return None
-    if f.kind == "float":
-        return _number(value, comma, 10)
-    if f.kind == "bool":
-        return "true" if value else "false"
-    if isinstance(value, date):
-        return value.isoformat()
-    text_ = str(value)
-    # a text cell that a spreadsheet would run as a formula is written as text ('=…)
-    return "'" + text_ if text_.startswith(_FORMULA_STARTS) else text_

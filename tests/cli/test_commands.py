@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -203,10 +204,11 @@ def test_export_from_the_command_line(berlin_url, tmp_path):
     assert len(frame) == 9 and frame["inhabitants"].sum() > 250_000
     assert "kita_places: latest period 2022-12-31" in made.stdout
     assert "attribution" in pyogrio.read_info(path)["dataset_metadata"]
-    made = run("export", "facilities", "pflegeeinrichtung", "-f", "csv", "--csv-geometry",
-               "xy", "-o", str(tmp_path), env=env)  # fmt: skip
+    made = run("export", "facilities", "pflegeeinrichtung", "-f", "csv", "--csv-profile",
+               "plain", "-o", str(tmp_path), env=env)  # fmt: skip
     assert made.returncode == 0, made.stderr
-    lines = (tmp_path / "facilities_pflegeeinrichtung.csv").read_text().splitlines()
+    with zipfile.ZipFile(tmp_path / "facilities_pflegeeinrichtung.csv.zip") as archive:
+        lines = archive.read("facilities_pflegeeinrichtung.csv").decode().splitlines()
     assert len(lines) == 275 and lines[0].startswith("x,y,id,")
     bad = run("export", "regions", "berlin-lor-2021", "bzr", "-f", "kml", "-o", str(tmp_path),
               env=env)  # fmt: skip
@@ -214,7 +216,7 @@ def test_export_from_the_command_line(berlin_url, tmp_path):
     # (readers may leave a GDAL .aux.xml beside a file they opened)
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".aux.xml")) == [
         "berlin-lor-2021_bzr_10_kita-places-inhabitants_2024-12.gpkg",
-        "facilities_pflegeeinrichtung.csv",
+        "facilities_pflegeeinrichtung.csv.zip",
     ]
 
 

@@ -138,26 +138,69 @@ def test_zipped_shapefile_maps_long_names_and_carries_readme(client, stored, tmp
     check_regions(frame, stored, {k: mapping[k] for k in INDICATORS})
 
 
-def test_csv_with_wkt_or_xy_decimal_comma_and_bom(client, stored, tmp_path):
+def _csv_zip(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def test_csv_opens_right_in_german_excel(client, stored, tmp_path):
+    """By default a CSV was `,` with `.` decimals and no BOM: German Excel showed one column,
+    broke the umlauts and dropped the codes' leading zeros."""
     params = {"indicators": ",".join(INDICATORS), "period": PERIOD, "format": "csv"}
     path = download(client, BZR, tmp_path, **params)
-    frame = pyogrio.read_dataframe(path)  # GDAL finds the WKT column
-    frame = frame.set_crs(4326)
-    for key in INDICATORS:
-        frame[key] = frame[key].astype(float)
-    check_regions(frame, stored)
-    raw = download(
-        client, BZR, tmp_path, csv_geometry="xy", csv_decimal="comma", csv_bom="true", **params
-    ).read_bytes()
+    assert path.name.endswith(".csv.zip")
+    files = _csv_zip(path)
+    stem = path.name.removesuffix(".csv.zip")
+    raw = files[f"{stem}.csv"]
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
     assert len(rows) == 143 and list(rows[0])[:3] == ["x", "y", "code"]
-    marzahn = next(r for r in rows if r["code"] == "101001")
+    marzahn = next(r for r in rows if r["code"] == '="101001"')  # text for Excel
     assert "," in marzahn["share_age_above_65"] and "." not in marzahn["share_age_above_65"]
     x, y = (float(marzahn[k].replace(",", ".")) for k in ("x", "y"))
     assert 13.5 < x < 13.6 and 52.55 < y < 52.59  # a point inside Marzahn Nord
     values = stored[1]["share_age_above_65"]
     assert float(marzahn["share_age_above_65"].replace(",", ".")) == pytest.approx(values["101001"])
+    assert any("Oberschöneweide" in r["name"] for r in rows)
+    credits = files["README.txt"].decode()
+    assert "Amt für Statistik" in credits and "Lizenz" in credits and "Trennzeichen ';'" in credits
+    assert files[f"{stem}.csvt"].decode().startswith('"CoordX","CoordY","String"')
+
+
+def test_plain_csv_keeps_codes_as_text_for_gdal(client, stored, tmp_path):
+    params = {"indicators": ",".join(INDICATORS), "period": PERIOD, "format": "csv"}
+    path = download(client, "/api/exports/regions/berlin-lor-2021/plr", tmp_path,
+                    csv_profile="plain", **params)  # fmt: skip
+    stem = path.name.removesuffix(".csv.zip")
+    frame = pyogrio.read_dataframe(
+        f"/vsizip/{path}/{stem}.csv", open_options=["X_POSSIBLE_NAMES=x", "Y_POSSIBLE_NAMES=y"]
+    )
+    # the .csvt says "String": GDAL keeps 01100101 as it is
+    assert frame["code"].dtype.kind in "OU" or str(frame["code"].dtype) == "str"
+    assert "01100101" in set(frame["code"])
+    assert frame["inhabitants"].dtype.kind == "f" and len(frame) == 542
+    raw = _csv_zip(path)[f"{stem}.csv"]
+    assert not raw.startswith(b"\xef\xbb\xbf") and raw.startswith(b"x,y,code,")
+
+
+def test_wkt_only_on_request_and_never_beyond_an_excel_cell(client, stored, tmp_path):
+    params = {"format": "csv", "csv_geometry": "wkt", "indicators": "inhabitants"}
+    path = download(client, BZR, tmp_path, **params)
+    stem = path.name.removesuffix(".csv.zip")
+    files = _csv_zip(path)
+    rows = list(
+        csv.DictReader(io.StringIO(files[f"{stem}.csv"].decode("utf-8-sig")), delimiter=";")
+    )
+    assert all(len(v or "") <= 32_767 for r in rows for v in r.values())
+    long_ones = [r for r in rows if r["wkt"].startswith("siehe ")]
+    assert long_ones, "some BZR outlines are longer than an Excel cell"
+    separate = files[f"{stem}_geometrien.csv"].decode("utf-8-sig")
+    kept = list(csv.DictReader(io.StringIO(separate), delimiter=";"))
+    assert len(kept) == len(long_ones) and all(r["wkt"].startswith("MULTIPOLYGON") for r in kept)
+    assert "wkt" not in files[f"{stem}.csv"].decode("utf-8-sig").splitlines()[0].split(";")[1:]
+    plain = download(client, BZR, tmp_path, csv_profile="plain", **params)
+    frame = pyogrio.read_dataframe(f"/vsizip/{plain}/{stem}.csv")  # GDAL finds the WKT
+    assert len(frame) == 143 and frame.geometry.is_valid.all()
 
 
 def test_filters_by_region_and_bbox_and_file_names(client, tmp_path):
@@ -256,6 +299,9 @@ def test_projects_and_events_exports_by_role_never_contacts(records_client, peop
         raw = records_client.get(
             "/api/exports/projects", params={"format": fmt}, headers=admin.headers
         ).content
+        if raw.startswith(b"PK"):  # zips are deflated: look inside
+            with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+                raw = b"".join(archive.read(n) for n in archive.namelist())
         assert b"Erika" not in raw and b"erika@example.org" not in raw, fmt
     shapes = download(
         records_client, "/api/exports/projects", tmp_path, format="shp", status="in Planung"

@@ -41,9 +41,20 @@ class ExportParams:
         format: str = Query("gpkg", description=_FORMAT_HELP),
         bbox: str | None = Query(None, description="west,south,east,north in degrees"),
         precision: int = Query(6, description="Decimals of GeoJSON coordinates (WGS 84)"),
-        csv_geometry: str = Query("wkt", description="CSV geometry: `wkt` or `xy`"),
-        csv_decimal: str = Query("point", description="CSV decimal mark: `point` or `comma`"),
-        csv_bom: bool = Query(False, description="CSV with a UTF-8 byte order mark"),
+        csv_profile: str = Query(
+            "excel",
+            description="CSV profile: `excel` (`;`, decimal comma, UTF-8 BOM, codes kept as "
+            "text) or `plain` (`,`, decimal point)",
+        ),
+        csv_geometry: str | None = Query(
+            None, description="CSV geometry: `xy` (default; a point on areas) or `wkt`"
+        ),
+        csv_decimal: str | None = Query(
+            None, description="CSV decimal mark: `point` or `comma` (default: the profile's)"
+        ),
+        csv_bom: bool | None = Query(
+            None, description="CSV with a UTF-8 byte order mark (default: the profile's)"
+        ),
         crs: str | None = Query(
             None,
             description="CRS of the file, e.g. `EPSG:4326`; default the city's official CRS "
@@ -56,6 +67,7 @@ class ExportParams:
             csv_geometry=csv_geometry,
             csv_decimal=csv_decimal,
             csv_bom=csv_bom,
+            csv_profile=csv_profile,
             srid=parse_export_crs(crs),
         )
         self.bbox = parse_bbox(bbox)
