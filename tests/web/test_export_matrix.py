@@ -49,7 +49,7 @@ def test_every_format_reads_back_right_in_both_gdal(client, tmp_path, layer, fmt
     extra = {"csv_profile": "plain"} if fmt == "csv" else {}
     path = _download(client, url, tmp_path, format=fmt, crs=crs, **params, **extra)
     name, options = _gdal_path(path)
-    frame = pyogrio.read_dataframe(name, open_options=options or None)
+    frame = pyogrio.read_dataframe(name, **dict(o.split("=") for o in options))
     assert len(frame) == count
     epsg = int(crs.split(":")[1])
     if frame.crs is not None:  # a CSV of x/y carries no CRS; the README names it
@@ -58,7 +58,7 @@ def test_every_format_reads_back_right_in_both_gdal(client, tmp_path, layer, fmt
     if layer == "plr":
         assert "01100101" in set(frame["code"].astype(str))  # the leading zero kept
         assert any("ö" in n for n in frame["name"])
-        lon = frame.geometry.centroid.x.mean()
+        lon = frame.geometry.bounds.minx.mean()
         assert (13.0 < lon < 13.8) if epsg == 4326 else (380_000 < lon < 420_000)
     else:
         assert any("ß" in a or "ü" in a for a in frame["address"].dropna())
