@@ -139,6 +139,32 @@ def _tiles_per_s(client: httpx.Client, template: str, tiles: list) -> tuple[floa
     return len(tiles) / (time.perf_counter() - started), size
 
 
+# a CQL2 filter and an order both servers take, over the same table
+CQL2_FILTER = "inhabitants > 5000 AND inhabitants < 20000"
+SORTBY = "-inhabitants"
+
+
+def _filtered_ms(client: httpx.Client, items: str, repeats: int) -> tuple[float, int]:
+    """Median time of a page of 100 with the CQL2 filter and sortby; the features matched."""
+    params = {"filter": CQL2_FILTER, "filter-lang": "cql2-text", "sortby": SORTBY, "limit": 100}
+    first = client.get(items, params=params)
+    assert first.status_code == 200, first.text[:300]
+    values = [f["properties"]["inhabitants"] for f in first.json()["features"]]
+    assert values == sorted(values, reverse=True) and all(5000 < v < 20000 for v in values)
+    return median_ms(lambda: client.get(items, params=params), repeats), len(values)
+
+
+def tile_sizes(client: httpx.Client, template: str) -> dict[int, int]:
+    """Bytes of the tile over Berlin's centre at each zoom 0 … 14."""
+    sizes = {}
+    for z in range(15):
+        x, y = _tile_of(13.40, 52.52, z)
+        response = client.get(template.format(z=z, x=x, y=y))
+        assert response.status_code == 200, response.text[:300]
+        sizes[z] = len(response.content)
+    return sizes
+
+
 def bench_services(url: str, repeats: int = 5) -> dict[str, float]:
     if not TIPG_PYTHON.exists():
         raise SystemExit("tipg is missing: run `make bench` (it creates .venv-tipg)")
@@ -174,6 +200,11 @@ def bench_services(url: str, repeats: int = 5) -> dict[str, float]:
             )
             results["ogc page of 100 ms"] = _pages_ms(client, ours_items, 542, repeats)
             results["tipg page of 100 ms"] = _pages_ms(client, tipg_items, 542, repeats)
+            results["cql2 + sortby page ms"], ours_n = _filtered_ms(client, ours_items, repeats)
+            results["tipg cql2 + sortby page ms"], tipg_n = _filtered_ms(
+                client, tipg_items, repeats
+            )
+            assert ours_n == tipg_n, (ours_n, tipg_n)
             ours_tile = f"http://127.0.0.1:{ours_port}/tiles/{COLLECTION}/{{z}}/{{x}}/{{y}}.mvt"
             tipg_tile = (
                 f"http://127.0.0.1:{tipg_port}/collections/{TIPG_COLLECTION}"
@@ -187,6 +218,10 @@ def bench_services(url: str, repeats: int = 5) -> dict[str, float]:
             tipg_rates = [_tiles_per_s(client, tipg_tile, tiles) for _ in range(2)]
             results["tipg tiles/s"] = statistics.median(r[0] for r in tipg_rates)
             results["tipg tile bytes"] = tipg_rates[0][1]
+            for layer in (COLLECTION, "facilities-kita"):
+                template = f"http://127.0.0.1:{ours_port}/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt"
+                for z, size in tile_sizes(client, template).items():
+                    results[f"{layer} z{z} bytes"] = size
     finally:
         for process in (ours, tipg):
             process.terminate()
@@ -206,6 +241,8 @@ def _print(results: dict[str, float]) -> None:
         / results["tipg geojson 542 ms"],
         "ogc page of 100: ours / tipg": results["ogc page of 100 ms"]
         / results["tipg page of 100 ms"],
+        "cql2 + sortby page: ours / tipg": results["cql2 + sortby page ms"]
+        / results["tipg cql2 + sortby page ms"],
         "tiles/s first pass: ours / tipg": results["tiles/s (first pass)"]
         / results["tipg tiles/s"],
         "tiles/s cached: ours / tipg": results["tiles/s (cached)"] / results["tipg tiles/s"],
