@@ -18,7 +18,7 @@ EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/{}"
 _FEATURES = "http://www.opengis.net/spec/ogcapi-features-{}/1.0/conf/{}"
 _CQL2 = "http://www.opengis.net/spec/cql2/1.0/conf/{}"
 CONFORMANCE = [
-    *(_FEATURES.format(1, c) for c in ("core", "geojson", "oas30")),
+    *(_FEATURES.format(1, c) for c in ("core", "geojson", "html", "oas30")),
     _FEATURES.format(2, "crs"),
     *(_FEATURES.format(3, c) for c in ("queryables", "queryables-query-parameters")),
     *(_FEATURES.format(3, c) for c in ("filter", "features-filter")),

@@ -74,7 +74,7 @@ def _parameters(settings: WebSettings, collection_ids: list[str]) -> dict:
             "Indicator keys region collections carry.",
             {"type": "array", "items": {"type": "string"}},
         ),
-        "f": _query("f", "Format of the response.", {"type": "string", "enum": ["json"]}),
+        "f": _query("f", "Format of the response.", {"type": "string", "enum": ["json", "html"]}),
         "collectionId": {
             "name": "collectionId",
             "in": "path",

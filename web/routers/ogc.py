@@ -38,6 +38,7 @@ from web.ogc import (
     parse_datetime,
     queryables,
 )
+from web.ogc_html import html_page, wants_html
 from web.ogc_openapi import OPENAPI, openapi_document
 from web.routers.ogc_tiles import TILESETS_REL
 from web.settings import WebSettings
@@ -54,8 +55,8 @@ def _base(request: Request) -> str:
 
 
 def _check_format(f: str | None) -> None:
-    if f not in (None, "json", "geojson"):
-        raise BadOgcRequest(f"format {f!r} is not offered; use f=json")
+    if f not in (None, "json", "geojson", "html"):
+        raise BadOgcRequest(f"format {f!r} is not offered; use f=json or f=html")
 
 
 def _collection_document(
@@ -118,7 +119,7 @@ def landing(request: Request, f: str | None = None, settings: WebSettings = Depe
     _check_format(f)
     base = _base(request)
     root = str(request.base_url).rstrip("/")
-    return {
+    doc = {
         "title": f"{settings.title} – OGC API Features und Tiles",
         "description": "Regions with indicator values, facilities and public projects.",
         "links": [
@@ -140,6 +141,7 @@ def landing(request: Request, f: str | None = None, settings: WebSettings = Depe
             },
         ],
     }
+    return html_page(request, doc) if wants_html(request, f) else doc
 
 
 @router.get(
@@ -160,7 +162,8 @@ def api_definition(
 def conformance(request: Request, f: str | None = None) -> dict:
     check_parameters(request.query_params, {"f"})
     _check_format(f)
-    return {"conformsTo": CONFORMANCE}
+    doc = {"conformsTo": CONFORMANCE}
+    return html_page(request, doc, "Konformitätsklassen") if wants_html(request, f) else doc
 
 
 @router.get("/collections", summary="Every collection")
@@ -172,7 +175,8 @@ def collections(
     base = _base(request)
     offered = sources.offered()
     summaries = collection_summaries(sources.conn, sources.cache)
-    return {
+    doc = {
+        "title": "Sammlungen",
         "links": [{"href": f"{base}/collections", "rel": "self", "type": JSON}],
         "crs": crs_list(offered),
         "collections": [
@@ -188,6 +192,7 @@ def collections(
             for c in list_collections(sources.conn, sources.cache)
         ],
     }
+    return html_page(request, doc) if wants_html(request, f) else doc
 
 
 @router.get("/collections/{collection_id}", summary="One collection", responses={404: {}})
@@ -205,7 +210,8 @@ def collection(
     source = sources.source(chosen, keys)
     periods = region_periods(sources.conn, sources.cache, chosen, keys)
     offered = sources.offered(chosen)
-    return _collection_document(chosen, source, _base(request), source.srid, periods, offered)
+    doc = _collection_document(chosen, source, _base(request), source.srid, periods, offered)
+    return html_page(request, doc) if wants_html(request, f) else doc
 
 
 @router.get(
@@ -270,6 +276,8 @@ def items(
         "attribution": source.attribution_text(),
     }
     body = json.dumps(head, ensure_ascii=False)[:-1] + ', "features": [' + features + "]}"
+    if wants_html(request, f):
+        return html_page(request, json.loads(body), f"{chosen.title}: Objekte")
     return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{crs_uri(out_srid)}>"})
 
 
