@@ -172,3 +172,13 @@ def log_in(page, base: str, username: str, target: str) -> None:
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(re.escape(target) + "$"))
+
+
+def download(client, url: str, tmp_path: Path, **params) -> Path:
+    """GET an export and keep it under the name the server gives it (Content-Disposition)."""
+    response = client.get(url, params=params)
+    assert response.status_code == 200, response.text
+    name = re.search(r'filename="([^"]+)"', response.headers["content-disposition"]).group(1)
+    path = tmp_path / name
+    path.write_bytes(response.content)
+    return path

@@ -11,13 +11,12 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import mapbox_vector_tile
 import pyogrio
 import pytest
 from fastapi.testclient import TestClient
-from webserver import serve
+from webserver import download, serve
 
 from spatial.settings import StoreSettings
 from web.app import create_app
@@ -41,15 +40,6 @@ def both(two_city_url, web_settings) -> Iterator[TestClient]:
         create_app(Settings(web=web_settings, store=StoreSettings(database_url=two_city_url)))
     ) as c:
         yield c
-
-
-def _download(client, url: str, tmp_path: Path, **params) -> Path:
-    response = client.get(url, params=params)
-    assert response.status_code == 200, response.text
-    name = re.search(r'filename="([^"]+)"', response.headers["content-disposition"]).group(1)
-    path = tmp_path / name
-    path.write_bytes(response.content)
-    return path
 
 
 def _tile(lon: float, lat: float, z: int) -> tuple[int, int]:
@@ -126,7 +116,7 @@ def test_hamburg_profile_pdf(hamburg, tmp_path):
 
 def test_hamburg_exports_in_its_official_crs(hamburg, tmp_path):
     url = f"/api/exports/regions/{HH}/bezirk"
-    path = _download(hamburg, url, tmp_path, indicators="inhabitants,share_sgb2_recipients")
+    path = download(hamburg, url, tmp_path, indicators="inhabitants,share_sgb2_recipients")
     info = pyogrio.read_info(path)
     assert info["crs"] == "EPSG:25832" and info["features"] == 7
     frame = pyogrio.read_dataframe(path)
@@ -136,9 +126,9 @@ def test_hamburg_exports_in_its_official_crs(hamburg, tmp_path):
     assert frame["share_sgb2_recipients"].isna().all()
     assert "Statistikamt Nord" in info["dataset_metadata"]["attribution"]
     assert "Berlin" not in info["dataset_metadata"]["attribution"]
-    wgs = _download(hamburg, url, tmp_path, indicators="inhabitants", crs="EPSG:4326")
+    wgs = download(hamburg, url, tmp_path, indicators="inhabitants", crs="EPSG:4326")
     assert pyogrio.read_info(wgs)["crs"] == "EPSG:4326"
-    projected = _download(hamburg, url, tmp_path, format="geojson-crs", indicators="inhabitants")
+    projected = download(hamburg, url, tmp_path, format="geojson-crs", indicators="inhabitants")
     assert projected.name.endswith("_epsg25832.geojson")
     assert json.loads(projected.read_text())["crs"]["properties"]["name"].endswith("25832")
     bad = hamburg.get(url, params={"crs": "EPSG:4258"})
@@ -183,10 +173,10 @@ def test_two_cities_each_with_its_defaults_overlays_and_credits(both, tmp_path):
         assert f'value="{key}"' in berlin.text and f'value="{key}"' not in hamburg.text
     assert 'value="share_sgb2_recipients"' not in berlin.text
     assert "Anteil der Leistungsempfängerinnen" in hamburg.text
-    berlin_file = _download(
+    berlin_file = download(
         both, "/api/exports/regions/berlin-lor-2021/bezirk", tmp_path, indicators="inhabitants"
     )
-    hamburg_file = _download(
+    hamburg_file = download(
         both, f"/api/exports/regions/{HH}/bezirk", tmp_path, indicators="inhabitants"
     )
     assert pyogrio.read_info(berlin_file)["crs"] == "EPSG:25833"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pyogrio
 import pytest
+from webserver import download
 
 pytestmark = pytest.mark.mirror
 
@@ -20,15 +21,6 @@ LAYERS = {
     "kita": ("/api/exports/facilities/kita", {}, 2880),
 }
 FORMATS = ("gpkg", "fgb", "shp", "geojson-crs", "csv")
-
-
-def _download(client, url: str, tmp_path: Path, **params) -> Path:
-    response = client.get(url, params=params)
-    assert response.status_code == 200, response.text
-    name = re.search(r'filename="([^"]+)"', response.headers["content-disposition"]).group(1)
-    path = tmp_path / name
-    path.write_bytes(response.content)
-    return path
 
 
 def _gdal_path(path: Path) -> tuple[str, list[str]]:
@@ -47,7 +39,7 @@ def _gdal_path(path: Path) -> tuple[str, list[str]]:
 def test_every_format_reads_back_right_in_both_gdal(client, tmp_path, layer, fmt, crs):
     url, params, count = LAYERS[layer]
     extra = {"csv_profile": "plain"} if fmt == "csv" else {}
-    path = _download(client, url, tmp_path, format=fmt, crs=crs, **params, **extra)
+    path = download(client, url, tmp_path, format=fmt, crs=crs, **params, **extra)
     name, options = _gdal_path(path)
     frame = pyogrio.read_dataframe(name, **dict(o.split("=") for o in options))
     assert len(frame) == count

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 import tempfile
 import zipfile
 from datetime import date
@@ -18,6 +17,7 @@ import pyogrio
 import pytest
 from people import MARZAHN_NORD, project_body, square
 from sqlalchemy import text
+from webserver import download
 
 from layers.indicators import indicator_table
 
@@ -26,15 +26,6 @@ pytestmark = pytest.mark.mirror
 BZR = "/api/exports/regions/berlin-lor-2021/bzr"
 INDICATORS = ["inhabitants", "share_age_above_65", "share_migration_background"]
 PERIOD = "2024-12-31"
-
-
-def download(client, url: str, tmp_path: Path, **params) -> Path:
-    response = client.get(url, params=params)
-    assert response.status_code == 200, response.text
-    name = re.search(r'filename="([^"]+)"', response.headers["content-disposition"]).group(1)
-    path = tmp_path / name
-    path.write_bytes(response.content)
-    return path
 
 
 @pytest.fixture(scope="module")
