@@ -46,12 +46,16 @@ def tile_area(
     return west, south, east, north
 
 
-_TILE = """
+# the tile in Web Mercator and the part of it that can hold data, in the storage CRS
+_BOUNDS = """
 WITH bounds AS (
     SELECT ST_TileEnvelope(:t_z, :t_x, :t_y) AS env,
            ST_Transform(ST_Segmentize(ST_MakeEnvelope(:t_w, :t_s, :t_e, :t_n, 4326), 0.01),
                         :t_srid) AS area
-), shapes AS (
+)"""
+_TILE = (
+    _BOUNDS
+    + """, shapes AS (
     SELECT ST_AsMVTGeom(ST_Transform({simplified}, 3857), bounds.env, :t_extent, :t_buffer,
                         true) AS mvt_geom, {columns}
     FROM ({relation}) AS src, bounds
@@ -60,14 +64,12 @@ WITH bounds AS (
 SELECT ST_AsMVT(shapes.*, :t_layer, :t_extent, 'mvt_geom'{id_arg}) FROM shapes
 WHERE shapes.mvt_geom IS NOT NULL
 """
+)
 # dense points: the first point (by id) of each grid cell of the tile stands for the cell,
 # ``point_count`` says how many it stands for
-_THINNED = """
-WITH bounds AS (
-    SELECT ST_TileEnvelope(:t_z, :t_x, :t_y) AS env,
-           ST_Transform(ST_Segmentize(ST_MakeEnvelope(:t_w, :t_s, :t_e, :t_n, 4326), 0.01),
-                        :t_srid) AS area
-), placed AS (
+_THINNED = (
+    _BOUNDS
+    + """, placed AS (
     SELECT src.*, ST_Transform(src.geom, 3857) AS merc FROM ({relation}) AS src, bounds
     WHERE src.geom && bounds.area AND {where}
 ), celled AS (
@@ -84,6 +86,7 @@ WITH bounds AS (
 SELECT ST_AsMVT(shapes.*, :t_layer, :t_extent, 'mvt_geom'{id_arg}) FROM shapes
 WHERE shapes.mvt_geom IS NOT NULL
 """
+)
 _COUNT = (
     "SELECT count(*) FROM (SELECT 1 FROM ({relation}) AS src, {area} WHERE {where} LIMIT :t_cap) n"
 )
