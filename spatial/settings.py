@@ -108,6 +108,10 @@ class DataSettings(BaseSettings):
     facilities_dir: Path | None = None
     composites_dir: Path | None = None
     facility_categories_file: Path = Field(default=DATA_ROOT / "facility_categories.toml")
+    licences_file: Path = Field(
+        default=DATA_ROOT / "licences.toml",
+        description="Licence names with the address of their text (rel=license links).",
+    )
     cache_dir: Path = Field(
         default=(
             DATA_ROOT / "lor_boundaries" / "cache"
@@ -128,6 +132,7 @@ class DataSettings(BaseSettings):
         "facilities_dir",
         "composites_dir",
         "facility_categories_file",
+        "licences_file",
         "cache_dir",
     )
     @classmethod

@@ -23,6 +23,7 @@ from records.errors import Forbidden, InvalidRecord, RecordNotFound, VersionConf
 from records.history import without_contacts as _without_contacts
 from spatial.cities import Cities
 from spatial.errors import SozialraumError
+from spatial.licences import load_licences
 from spatial.store import make_engine, resolve_database_url
 from web.auth import CsrfRejected, NotSignedIn
 from web.headers import SecurityHeaders, origin_of
@@ -114,6 +115,7 @@ def create_app(config: Settings | None = None) -> FastAPI:
     app.state.record_settings = records
     app.state.profile_settings = config.profiles
     app.state.cities = Cities(data.packs(), data.default_city)
+    app.state.licences = load_licences(data.licences_file)
     app.state.cache = LayerCache(settings.cache_entries, settings.cache_mb * 2**20)
     app.state.tiles = LayerCache(settings.tile_cache_entries, settings.tile_cache_mb * 2**20)
     app.state.pdfs = PdfRenderer(

@@ -22,7 +22,16 @@ from layers.sources import facility_source, known_region_layers, region_source
 from records.queries import ProjectFilter, project_source
 from spatial.cities import Cities
 from spatial.features import Attribution, FeatureSource, storage_srid
-from web.deps import get_cache, get_cities, get_connection, get_records, get_settings, map_defaults
+from spatial.licences import Licence
+from web.deps import (
+    get_cache,
+    get_cities,
+    get_connection,
+    get_licences,
+    get_records,
+    get_settings,
+    map_defaults,
+)
 from web.params import parse_keys
 from web.settings import WebSettings
 
@@ -212,6 +221,7 @@ class CollectionSources:
     settings: WebSettings
     records: Attribution
     cities: Cities
+    licences: dict[str, Licence]
 
     def collection(self, collection_id: str) -> Collection:
         return get_collection(self.conn, self.cache, collection_id)
@@ -242,5 +252,6 @@ def get_sources(
     settings: WebSettings = Depends(get_settings),
     records: Attribution = Depends(get_records),
     cities: Cities = Depends(get_cities),
+    licences: dict[str, Licence] = Depends(get_licences),
 ) -> CollectionSources:
-    return CollectionSources(conn, cache, settings, records, cities)
+    return CollectionSources(conn, cache, settings, records, cities, licences)

@@ -15,6 +15,7 @@ from layers.regions import newest_system
 from profiles.settings import ProfileSettings
 from spatial.cities import STANDARD_SECTIONS, Cities, CityPack, MapDefaults
 from spatial.features import Attribution
+from spatial.licences import Licence
 from web.auth import has_credentials, resolve_visitor
 from web.settings import WebSettings
 
@@ -59,6 +60,11 @@ def get_engine(request: Request) -> Engine:
 def get_records(request: Request) -> Attribution:
     """Whom exports and services credit for projects and events."""
     return request.app.state.record_settings.credit()
+
+
+def get_licences(request: Request) -> dict[str, Licence]:
+    """The licence catalog (names → their text's address)."""
+    return request.app.state.licences
 
 
 def get_cities(request: Request) -> Cities:

@@ -24,6 +24,7 @@ REL_LABELS = {
     "next": "Nächste Seite",
     "prev": "Vorige Seite",
     "describedby": "Schema (JSON Schema)",
+    "license": "Lizenz",
     f"{_OGC_REL}queryables": "Abfragbare Eigenschaften",
     f"{_OGC_REL}tilesets-vector": "Vektorkacheln",
     f"{_OGC_REL}tiling-schemes": "Kachelschemata",
@@ -53,7 +54,7 @@ def _links(doc: dict) -> list[dict]:
             href = str(URL(href).include_query_params(f="html"))
         elif rel == "self":
             href = str(URL(href).include_query_params(f="json"))
-        title = link.get("title") if rel == "collection" else None
+        title = link.get("title") if rel in ("collection", "license") else None
         shown.append({"href": href, "label": title or REL_LABELS[rel]})
     return shown
 

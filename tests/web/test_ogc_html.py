@@ -62,3 +62,12 @@ def test_browsers_get_html_and_clients_json(client):
 def test_an_unknown_format_is_still_refused(client):
     response = client.get("/ogc/collections", params={"f": "xml"})
     assert response.status_code == 400 and "f=json or f=html" in response.json()["detail"]
+
+
+def test_a_collection_links_the_licences_of_its_sources(client):
+    doc = client.get("/ogc/collections/berlin-lor-2021-bzr").json()
+    licences = {link["href"]: link["title"] for link in doc["links"] if link["rel"] == "license"}
+    assert licences["https://www.govdata.de/dl-de/by-2-0"].startswith("Datenlizenz Deutschland")
+    assert "https://creativecommons.org/licenses/by/3.0/de/" in licences
+    html = _page(client, "/ogc/collections/berlin-lor-2021-bzr", f="html")
+    assert 'href="https://www.govdata.de/dl-de/by-2-0"' in html

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from layers.errors import NotFound
 from spatial.features import FeatureQuery, FeatureSource, geojson_features, one_feature
 from spatial.filters import parse_filter
+from spatial.licences import licences_of
 from web.collections import (
     Collection,
     CollectionSources,
@@ -211,6 +212,10 @@ def collection(
     periods = region_periods(sources.conn, sources.cache, chosen, keys)
     offered = sources.offered(chosen)
     doc = _collection_document(chosen, source, _base(request), source.srid, periods, offered)
+    doc["links"] += [
+        {"href": licence.url, "rel": "license", "type": "text/html", "title": licence.title}
+        for licence in licences_of(source.attributions, sources.licences)
+    ]
     return html_page(request, doc) if wants_html(request, f) else doc
 
 
