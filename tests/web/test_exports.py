@@ -164,7 +164,7 @@ def test_plain_csv_keeps_codes_as_text_for_gdal(client, stored, tmp_path):
                     csv_profile="plain", **params)  # fmt: skip
     stem = path.name.removesuffix(".csv.zip")
     frame = pyogrio.read_dataframe(
-        f"/vsizip/{path}/{stem}.csv", open_options=["X_POSSIBLE_NAMES=x", "Y_POSSIBLE_NAMES=y"]
+        f"/vsizip/{path}/{stem}.csv", X_POSSIBLE_NAMES="x", Y_POSSIBLE_NAMES="y"
     )
     # the .csvt says "String": GDAL keeps 01100101 as it is
     assert frame["code"].dtype.kind in "OU" or str(frame["code"].dtype) == "str"
