@@ -58,6 +58,7 @@ def _write(
     ``crs``, else the official CRS of the system's city)."""
     from spatial.cities import Cities
     from spatial.features import FeatureQuery
+    from spatial.licences import load_licences
     from web.exports import ExportOptions, export_layer, parse_export_crs
     from web.params import parse_bbox
 
@@ -76,7 +77,8 @@ def _write(
     output.mkdir(parents=True, exist_ok=True)
     with store_engine(current_settings().store) as engine, engine.connect() as conn:
         source = build(conn)
-        path = export_layer(conn, source, query, options, output, default_srid)
+        licences = load_licences(data.licences_file)
+        path = export_layer(conn, source, query, options, output, default_srid, licences)
     console.print(f"{path} ({path.stat().st_size:,} bytes)")
     for note in source.notes:
         console.print(f"  note: {note}")

@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection
 from layers.errors import InvalidParameter
 from spatial.crs import UnknownCrs, epsg_code
 from spatial.features import FeatureQuery, FeatureSource, Field, geojson_features, wkb_rows
+from spatial.licences import Licence
 from web.csv_export import PROFILES, CsvStyle, write_csv_zip
 
 
@@ -138,13 +139,22 @@ def file_name(source: FeatureSource, options: ExportOptions, srid: int | None = 
     return stem + FORMATS[options.format].suffix.format(srid=srid or source.srid)
 
 
-def attribution_members(source: FeatureSource, generated: datetime) -> dict:
-    """What every export says about itself: title, sources with licences, when it was made."""
+def attribution_members(
+    source: FeatureSource, generated: datetime, licences: dict[str, Licence] | None = None
+) -> dict:
+    """What every export says about itself: title, sources with licences (and the address
+    of a licence's text where the catalog knows it), when it was made."""
+    known = licences or {}
     return {
         "title": source.title,
         "attribution": source.attribution_text(),
         "sources": [
-            {"title": a.title, "licence": a.licence, "attribution": a.attribution}
+            {
+                "title": a.title,
+                "licence": a.licence,
+                "attribution": a.attribution,
+                **({"licence_url": known[a.licence].url} if a.licence in known else {}),
+            }
             for a in source.attributions
         ],
         "generated": generated.isoformat(timespec="seconds"),
@@ -159,14 +169,16 @@ def export_layer(
     options: ExportOptions,
     directory: Path,
     default_srid: int | None = None,
+    licences: dict[str, Licence] | None = None,
 ) -> Path:
     """Write the selected features into ``directory`` and return the file's path.
-    ``default_srid``: the official CRS of the layer's city."""
+    ``default_srid``: the official CRS of the layer's city; ``licences``: the catalog that
+    gives each source's licence its address."""
     fmt = FORMATS[options.format]
     srid = output_srid(options, source, default_srid)
     path = directory / file_name(source, options, srid)
     generated = datetime.now(UTC)
-    about = attribution_members(source, generated)
+    about = attribution_members(source, generated, licences)
     path.unlink(missing_ok=True)  # GDAL refuses to write over some formats
     if fmt.key == "csv":
         credits = credits_text(about, [path.name.removesuffix(".zip")])
@@ -294,6 +306,7 @@ def credits_text(about: dict, files: list[str]) -> str:
         "Quellen und Lizenzen:",
         *[
             f"- {s['attribution'] or s['title']} ({s['title']}), Lizenz: {s['licence'] or '–'}"
+            + (f" <{s['licence_url']}>" if s.get("licence_url") else "")
             for s in about["sources"]
         ],
         "",

@@ -80,6 +80,8 @@ def test_region_exports_round_trip_in_every_format(client, stored, tmp_path):
     document = json.loads(path.read_text())
     assert "Amt für Statistik Berlin-Brandenburg" in document["attribution"]
     assert {s["licence"] for s in document["sources"]} >= {"CC BY 3.0 DE"}
+    urls = {s["licence"]: s.get("licence_url") for s in document["sources"]}
+    assert urls["CC BY 3.0 DE"] == "https://creativecommons.org/licenses/by/3.0/de/"
     assert "crs" not in document
     frame = pyogrio.read_dataframe(path)
     assert frame.crs.to_epsg() == 4326
@@ -155,6 +157,8 @@ def test_csv_opens_right_in_german_excel(client, stored, tmp_path):
     assert any("Oberschöneweide" in r["name"] for r in rows)
     credits = files["README.txt"].decode()
     assert "Amt für Statistik" in credits and "Lizenz" in credits and "Trennzeichen ';'" in credits
+    # each licence with the address of its text
+    assert "CC BY 3.0 DE <https://creativecommons.org/licenses/by/3.0/de/>" in credits
     assert files[f"{stem}.csvt"].decode().startswith('"CoordX","CoordY","String"')
 
 

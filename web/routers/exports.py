@@ -21,8 +21,9 @@ from records.events import event_source
 from records.queries import project_source
 from spatial.cities import Cities
 from spatial.features import Attribution, FeatureQuery, FeatureSource
+from spatial.licences import Licence
 from web.auth import Visitor, current_visitor, signed_in_reader
-from web.deps import get_cache, get_cities, get_connection, get_records
+from web.deps import get_cache, get_cities, get_connection, get_licences, get_records
 from web.exports import FORMATS, ExportOptions, export_layer, parse_export_crs
 from web.params import parse_bbox, parse_keys
 from web.routers.events import check_event_filter
@@ -60,6 +61,7 @@ class ExportParams:
             description="CRS of the file, e.g. `EPSG:4326`; default the city's official CRS "
             "(RFC 7946 GeoJSON is always WGS 84, CSV WGS 84 unless asked)",
         ),
+        licences: dict[str, Licence] = Depends(get_licences),
     ) -> None:
         self.options = ExportOptions(
             format=format,
@@ -71,6 +73,7 @@ class ExportParams:
             srid=parse_export_crs(crs),
         )
         self.bbox = parse_bbox(bbox)
+        self.licences = licences
 
     def query(self, on: date | None = None) -> FeatureQuery:
         return FeatureQuery(bbox=self.bbox, start=on, end=on)
@@ -80,19 +83,21 @@ def send_export(
     conn: Connection,
     source: FeatureSource,
     query: FeatureQuery,
-    options: ExportOptions,
+    params: ExportParams,
     default_srid: int | None,
 ) -> FileResponse:
     """Write the file into a private directory, send it, then remove the directory."""
     directory = Path(tempfile.mkdtemp(prefix="sz-export-"))
     try:
-        path = export_layer(conn, source, query, options, directory, default_srid)
+        path = export_layer(
+            conn, source, query, params.options, directory, default_srid, params.licences
+        )
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)
         raise
     return FileResponse(
         path,
-        media_type=FORMATS[options.format].media_type,
+        media_type=FORMATS[params.options.format].media_type,
         filename=path.name,
         background=BackgroundTask(shutil.rmtree, directory, ignore_errors=True),
     )
@@ -116,7 +121,7 @@ def export_regions(
     cities: Cities = Depends(get_cities),
 ) -> FileResponse:
     source = region_source(conn, cache, system, level, parse_keys(indicators), period, region)
-    return send_export(conn, source, params.query(), params.options, cities.srid_of(system))
+    return send_export(conn, source, params.query(), params, cities.srid_of(system))
 
 
 @router.get(
@@ -135,7 +140,7 @@ def export_facilities(
     cities: Cities = Depends(get_cities),
 ) -> FileResponse:
     source = facility_source(conn, category, system, region)
-    return send_export(conn, source, params.query(period), params.options, cities.srid_of(system))
+    return send_export(conn, source, params.query(period), params, cities.srid_of(system))
 
 
 @router.get(
@@ -158,7 +163,7 @@ def export_projects(
 ) -> FileResponse:
     filters = parse_filter(visitor, system, region, status, topic, None, None, None)
     source = project_source(conn, filters, records)
-    return send_export(conn, source, params.query(period), params.options, cities.srid_of(system))
+    return send_export(conn, source, params.query(period), params, cities.srid_of(system))
 
 
 @router.get(
@@ -180,4 +185,4 @@ def export_events(
 ) -> FileResponse:
     check_event_filter(system, region, type)
     source = event_source(conn, records, system=system, region=region, year=year, event_type=type)
-    return send_export(conn, source, params.query(), params.options, cities.srid_of(system))
+    return send_export(conn, source, params.query(), params, cities.srid_of(system))
