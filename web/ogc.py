@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from fastapi import Request
+
 from spatial.errors import SozialraumError
 from spatial.features import FeatureQuery, FeatureSource, parse_select, parse_sortby
 from spatial.filters import compile_filter
@@ -52,6 +54,14 @@ ITEM_PARAMETERS = frozenset(
         "filter", "filter-lang", "filter-crs", "sortby", "properties",
     }
 )  # fmt: skip
+
+
+JSON = "application/json"
+
+
+def ogc_base(request: Request) -> str:
+    """The address of the OGC API (landing page) as the request reached it."""
+    return str(request.base_url).rstrip("/") + "/ogc"
 
 
 class BadOgcRequest(SozialraumError):

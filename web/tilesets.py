@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from fastapi import Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from layers.cache import LayerCache
 from layers.choropleth import build_choropleth
@@ -28,6 +28,7 @@ MAX_ZOOM = 22
 TMS_ID = "WebMercatorQuad"
 TMS_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
 MERCATOR = "http://www.opengis.net/def/crs/EPSG/0/3857"
+TILESETS_REL = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
 _ORIGIN = 20_037_508.342789244
 _CELL_Z0 = 2 * _ORIGIN / 256  # metres per pixel of the 256-pixel tile of zoom 0
 _KINDS = {"int": "Number", "float": "Number", "bool": "Boolean"}
@@ -266,6 +267,21 @@ def layer_style(
         "sources": {chosen.id: {"type": "vector", "url": tilejson_url}},
         "layers": layers,
     }
+
+
+def style_response(
+    request: Request,
+    sources: CollectionSources,
+    chosen: Collection,
+    indicators: list[str],
+    period: date | None,
+) -> JSONResponse:
+    """The layer's style as served, its source the layer's TileJSON with the same query."""
+    query = f"?{request.url.query}" if request.url.query else ""
+    url = f"{str(request.base_url).rstrip('/')}/tiles/{chosen.id}.json{query}"
+    source = sources.source(chosen, indicators, period)
+    document = layer_style(sources, chosen, source, url, indicators, period)
+    return JSONResponse(document, media_type=STYLE)
 
 
 def _names(source: FeatureSource) -> set[str]:

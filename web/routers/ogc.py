@@ -27,6 +27,7 @@ from web.deps import get_settings
 from web.ogc import (
     CONFORMANCE,
     CRS84,
+    JSON,
     BadOgcRequest,
     ItemRequest,
     check_parameters,
@@ -34,6 +35,7 @@ from web.ogc import (
     crs_uri,
     feature_query,
     feature_schema,
+    ogc_base,
     parse_bbox,
     parse_crs,
     parse_datetime,
@@ -41,18 +43,12 @@ from web.ogc import (
 )
 from web.ogc_html import html_page, wants_html
 from web.ogc_openapi import OPENAPI, openapi_document
-from web.routers.ogc_tiles import TILESETS_REL
 from web.settings import WebSettings
-from web.tilesets import STYLE
+from web.tilesets import STYLE, TILESETS_REL
 
 router = APIRouter(prefix="/ogc", tags=["OGC API Features"])
 GEOJSON = "application/geo+json"
-JSON = "application/json"
 SCHEMA = "application/schema+json"
-
-
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + "/ogc"
 
 
 def _check_format(f: str | None) -> None:
@@ -118,7 +114,7 @@ def _collection_document(
 def landing(request: Request, f: str | None = None, settings: WebSettings = Depends(get_settings)):
     check_parameters(request.query_params, {"f"})
     _check_format(f)
-    base = _base(request)
+    base = ogc_base(request)
     root = str(request.base_url).rstrip("/")
     doc = {
         "title": f"{settings.title} – OGC API Features und Tiles",
@@ -156,7 +152,7 @@ def api_definition(
 ) -> JSONResponse:
     check_parameters(request.query_params, {"f"})
     _check_format(f)
-    return JSONResponse(openapi_document(sources, _base(request)), media_type=OPENAPI)
+    return JSONResponse(openapi_document(sources, ogc_base(request)), media_type=OPENAPI)
 
 
 @router.get("/conformance", summary="Conformance classes")
@@ -173,7 +169,7 @@ def collections(
 ) -> dict:
     check_parameters(request.query_params, {"f"})
     _check_format(f)
-    base = _base(request)
+    base = ogc_base(request)
     offered = sources.offered()
     summaries = collection_summaries(sources.conn, sources.cache)
     doc = {
@@ -211,7 +207,7 @@ def collection(
     source = sources.source(chosen, keys)
     periods = region_periods(sources.conn, sources.cache, chosen, keys)
     offered = sources.offered(chosen)
-    doc = _collection_document(chosen, source, _base(request), source.srid, periods, offered)
+    doc = _collection_document(chosen, source, ogc_base(request), source.srid, periods, offered)
     doc["links"] += [
         {"href": licence.url, "rel": "license", "type": "text/html", "title": licence.title}
         for licence in licences_of(source.attributions, sources.licences)
@@ -264,7 +260,7 @@ def items(
     features, returned, more = geojson_features(sources.conn, source, query, out_srid, digits)
     links = [
         {"href": str(request.url), "rel": "self", "type": GEOJSON},
-        {"href": f"{_base(request)}/collections/{chosen.id}", "rel": "collection", "type": JSON},
+        {"href": f"{ogc_base(request)}/collections/{chosen.id}", "rel": "collection", "type": JSON},
     ]
     if more:
         following = request.url.include_query_params(offset=offset + page, limit=page)
@@ -307,7 +303,7 @@ def _schema_route(name: str, summary: str, build) -> None:
         _check_format(f)
         chosen = sources.collection(collection_id)
         source = sources.source(chosen, sources.indicators(indicators, chosen))
-        url = f"{_base(request)}/collections/{chosen.id}/{name}"
+        url = f"{ogc_base(request)}/collections/{chosen.id}/{name}"
         return Response(json.dumps(build(source, url), ensure_ascii=False), media_type=SCHEMA)
 
     router.get(
@@ -352,7 +348,7 @@ def item(
         raise NotFound(f"no feature {feature_id!r} in {collection_id}")
     links = [
         {"href": str(request.url), "rel": "self", "type": GEOJSON},
-        {"href": f"{_base(request)}/collections/{chosen.id}", "rel": "collection", "type": JSON},
+        {"href": f"{ogc_base(request)}/collections/{chosen.id}", "rel": "collection", "type": JSON},
     ]
     body = body[:-1] + ', "links": ' + json.dumps(links) + "}"
     return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{crs_uri(out_srid)}>"})

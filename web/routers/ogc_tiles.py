@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 
 from layers.errors import NotFound
 from web.collections import CollectionSources, get_sources
-from web.ogc import check_parameters
+from web.ogc import JSON, check_parameters, ogc_base
 from web.tilesets import (
     MAX_ZOOM,
     MVT,
@@ -19,21 +19,15 @@ from web.tilesets import (
     TMS_ID,
     TMS_URI,
     TileAsk,
-    layer_style,
+    style_response,
     tile_matrix_set,
     tile_response,
     tileset_document,
 )
 
 router = APIRouter(prefix="/ogc", tags=["OGC API Tiles"])
-JSON = "application/json"
-TILESETS_REL = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
 _INDICATORS = Query(None, description="Indicator keys of region collections")
 _PERIOD = Query(None, description="Reference date; default the latest")
-
-
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + "/ogc"
 
 
 def _known_tms(tms: str) -> None:
@@ -44,7 +38,7 @@ def _known_tms(tms: str) -> None:
 @router.get("/tileMatrixSets", summary="Tile matrix sets")
 def tile_matrix_sets(request: Request) -> dict:
     check_parameters(request.query_params, {"f"})
-    url = f"{_base(request)}/tileMatrixSets/{TMS_ID}"
+    url = f"{ogc_base(request)}/tileMatrixSets/{TMS_ID}"
     return {
         "tileMatrixSets": [
             {
@@ -70,7 +64,7 @@ def tilesets(
 ) -> dict:
     check_parameters(request.query_params, {"f"})
     chosen = sources.collection(collection_id)
-    base = _base(request)
+    base = ogc_base(request)
     url = f"{base}/collections/{chosen.id}/tiles/{TMS_ID}"
     return {
         "links": [{"href": f"{base}/collections/{chosen.id}/tiles", "rel": "self", "type": JSON}],
@@ -105,7 +99,7 @@ def tileset(
     _known_tms(tms)
     chosen = sources.collection(collection_id)
     source = sources.source(chosen, sources.indicators(indicators, chosen))
-    return tileset_document(chosen, source, _base(request))
+    return tileset_document(chosen, source, ogc_base(request))
 
 
 @router.get(
@@ -148,9 +142,4 @@ def default_style(
 ) -> JSONResponse:
     check_parameters(request.query_params, {"f", "indicators", "period"})
     chosen = sources.collection(collection_id)
-    keys = sources.indicators(indicators, chosen)
-    source = sources.source(chosen, keys, period)
-    root = str(request.base_url).rstrip("/")
-    query = f"?{request.url.query}" if request.url.query else ""
-    url = f"{root}/tiles/{chosen.id}.json{query}"
-    return JSONResponse(layer_style(sources, chosen, source, url, keys, period), media_type=STYLE)
+    return style_response(request, sources, chosen, sources.indicators(indicators, chosen), period)

@@ -19,7 +19,7 @@ from web.tilesets import (
     STYLE,
     TileAsk,
     gdal_metadata,
-    layer_style,
+    style_response,
     tile_response,
     tilejson,
 )
@@ -84,11 +84,7 @@ def layer_metadata(asked: AskedLayer = Depends(asked_layer)) -> dict:
     responses={200: {"content": {STYLE: {}}}, 404: {}},
 )
 def style(request: Request, asked: AskedLayer = Depends(asked_layer)) -> JSONResponse:
-    url = f"{_root(request)}/tiles/{asked.chosen.id}.json{_query(request)}"
-    document = layer_style(
-        asked.sources, asked.chosen, asked.source(), url, asked.keys, asked.period
-    )
-    return JSONResponse(document, media_type=STYLE)
+    return style_response(request, asked.sources, asked.chosen, asked.keys, asked.period)
 
 
 def _tile(
