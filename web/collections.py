@@ -42,6 +42,7 @@ class Collection:
     title: str
     description: str
     kind: str  # regions, facilities, projects
+    description_de: str = ""  # what the German HTML pages say
     system: str | None = None
     level: str | None = None
     category: str | None = None
@@ -63,6 +64,7 @@ def list_collections(conn: Connection, cache: LayerCache) -> list[Collection]:
                 f"{name} ({system})",
                 f"{name} of {system} with indicator values of a period as properties",
                 "regions",
+                f"{name} ({system}) mit den Indikatorwerten eines Zeitraums als Eigenschaften",
                 system=system,
                 level=level,
             )
@@ -74,11 +76,16 @@ def list_collections(conn: Connection, cache: LayerCache) -> list[Collection]:
                 c["plural_de"],
                 f"{c['label_en']} facilities (points)",
                 "facilities",
+                f"{c['plural_de']} (Punkte)",
                 category=c["key"],
             )
             for c in facility_categories(conn, only_with_facilities=True)
         ]
-        found.append(Collection("projects", "Projekte", "Public projects", "projects"))
+        found.append(
+            Collection(
+                "projects", "Projekte", "Public projects", "projects", "Veröffentlichte Projekte"
+            )
+        )
         return found
 
     return cache.get_or_compute(conn, ("ogc-collections",), compute)

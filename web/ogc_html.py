@@ -5,11 +5,13 @@ collections and of a page of features."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import URL
 
+from web.deps import get_settings
 from web.routers.pages import templates
 
 _OGC_REL = "http://www.opengis.net/def/rel/ogc/1.0/"
@@ -34,7 +36,7 @@ REL_LABELS = {
 _BROWSABLE = {"data", "collection", "items", "next", "prev"}
 
 
-def wants_html(request: Request, f: str | None) -> bool:
+def negotiates_html(request: Request, f: str | None) -> bool:
     """``f=html``, or no ``f`` and an Accept header that puts HTML before JSON."""
     if f is not None:
         return f == "html"
@@ -59,17 +61,26 @@ def _links(doc: dict) -> list[dict]:
     return shown
 
 
-def html_page(request: Request, doc: dict, heading: str | None = None) -> HTMLResponse:
-    """The document as a German page: heading, description, links, and the table of its
-    collections or features."""
+def html_page(
+    request: Request,
+    doc: dict,
+    heading: str | None = None,
+    description: str | None = None,
+    descriptions: Mapping[str, str] | None = None,
+) -> HTMLResponse:
+    """The document as a German page: heading, description (German where one is given, the
+    document's own otherwise), links, and the table of its collections or features; a page of
+    features is drawn on a map as well."""
+    descriptions = descriptions or {}
     columns: list[str] = []
     rows: list[list] = []
+    features = None
     if "collections" in doc:
         columns = ["Sammlung", "Titel", "Beschreibung"]
         base = str(request.base_url).rstrip("/") + "/ogc/collections"
         rows = [
             [{"href": f"{base}/{c['id']}?f=html", "text": c["id"]}, c.get("title", ""),
-             c.get("description", "")]
+             descriptions.get(c["id"]) or c.get("description", "")]
             for c in doc["collections"]
         ]  # fmt: skip
     elif "features" in doc:
@@ -82,14 +93,21 @@ def html_page(request: Request, doc: dict, heading: str | None = None) -> HTMLRe
         ]
     elif "conformsTo" in doc:
         columns, rows = ["Konformitätsklasse"], [[c] for c in doc["conformsTo"]]
+    settings = get_settings(request)
     context = {
         "heading": heading or doc.get("title") or doc.get("id") or "OGC API",
-        "description": doc.get("description"),
+        "description": description or doc.get("description"),
         "attribution": doc.get("attribution"),
         "links": _links(doc),
         "columns": columns,
         "rows": rows,
         "counts": {k: doc[k] for k in ("numberMatched", "numberReturned") if k in doc},
+        # the features the map draws: only those with a geometry
+        "geojson": None
+        if features is None
+        else {"type": "FeatureCollection", "features": [f for f in features if f.get("geometry")]},
+        "tile_url": settings.tile_url,
+        "tile_attribution": settings.tile_attribution,
     }
     return templates.TemplateResponse(request, "ogc.html", context)
 

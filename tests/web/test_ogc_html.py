@@ -36,6 +36,32 @@ def test_the_landing_page_and_collections_in_german(client):
     assert "Objekte" in one and "Vektorkacheln" in one and "Lizenz" in one
 
 
+def test_descriptions_are_german_on_the_pages_and_english_in_json(client):
+    """The pages showed the JSON's English descriptions."""
+    listing = _page(client, "/ogc/collections", f="html")
+    assert "Kitas (Punkte)" in listing and "Veröffentlichte Projekte" in listing
+    assert "mit den Indikatorwerten eines Zeitraums" in listing
+    assert "facilities (points)" not in listing and "Public projects" not in listing
+    one = _page(client, "/ogc/collections/berlin-lor-2021-bzr", f="html")
+    assert "Bezirksregion (berlin-lor-2021) mit den Indikatorwerten" in one
+    assert "Einrichtungen und veröffentlichte Projekte" in _page(client, "/ogc", f="html")
+    doc = client.get("/ogc/collections/facilities-kita").json()
+    assert doc["description"].endswith("facilities (points)")
+
+
+def test_a_page_of_features_is_drawn_on_a_map(page, live_server, shots):
+    """The item pages had a table only."""
+    url = f"{live_server}/ogc/collections/facilities-kita/items?f=html&limit=25"
+    page.goto(url)
+    page.wait_for_selector("#ogc-map[data-features]")
+    assert page.locator("#ogc-map").get_attribute("data-features") == "25"
+    assert page.locator("#ogc-map path.leaflet-interactive").count() == 25
+    page.goto(f"{live_server}/ogc/collections/berlin-lor-2021-bzr/items?f=html&limit=10")
+    page.wait_for_selector("#ogc-map[data-features]")
+    assert page.locator("#ogc-map path.leaflet-interactive").count() == 10
+    page.screenshot(path=shots / "ogc-items-map.png")
+
+
 def test_a_page_of_features_with_german_numbers_and_paging(client):
     html = _page(client, "/ogc/collections/facilities-kita/items", f="html", limit=5)
     assert "2.880 Objekte insgesamt, 5 auf dieser Seite" in html

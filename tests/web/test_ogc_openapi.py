@@ -80,3 +80,15 @@ def test_a_datetime_from_year_0000_is_an_open_start(client):
     assert len(open_start.json()["features"]) == everything
     bad = client.get(url, params={"datetime": "0000-13-01/.."})
     assert bad.status_code == 400 and "RFC 3339" in bad.json()["detail"]
+
+
+def test_the_definition_is_built_once_per_data_version(client):
+    """It was built anew from the collections on every request."""
+    cache = client.app.state.cache
+    first = client.get("/ogc/api")
+    hits = cache.hits
+    second = client.get("/ogc/api")
+    # one hit for the whole document, not one per collection's source
+    assert cache.hits - hits == 1
+    assert second.content == first.content
+    assert second.headers["content-type"].startswith("application/vnd.oai.openapi+json")

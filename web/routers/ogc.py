@@ -8,7 +8,7 @@ import json
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from layers.errors import NotFound
 from spatial.features import FeatureQuery, FeatureSource, geojson_features, one_feature
@@ -41,7 +41,7 @@ from web.ogc import (
     parse_datetime,
     queryables,
 )
-from web.ogc_html import html_page, wants_html
+from web.ogc_html import html_page, negotiates_html
 from web.ogc_openapi import OPENAPI, openapi_document
 from web.settings import WebSettings
 from web.tilesets import STYLE, TILESETS_REL
@@ -138,21 +138,35 @@ def landing(request: Request, f: str | None = None, settings: WebSettings = Depe
             },
         ],
     }
-    return html_page(request, doc) if wants_html(request, f) else doc
+    if negotiates_html(request, f):
+        return html_page(
+            request,
+            doc,
+            description="Gebiete mit Indikatorwerten, Einrichtungen und "
+            "veröffentlichte Projekte als OGC API Features und Tiles.",
+        )
+    return doc
 
 
 @router.get(
     "/api",
     summary="The OpenAPI 3.0 definition of this API",
-    response_class=JSONResponse,
+    response_class=Response,
     responses={200: {"content": {OPENAPI: {}}}},
 )
 def api_definition(
     request: Request, f: str | None = None, sources: CollectionSources = Depends(get_sources)
-) -> JSONResponse:
+) -> Response:
     check_parameters(request.query_params, {"f"})
     _check_format(f)
-    return JSONResponse(openapi_document(sources, ogc_base(request)), media_type=OPENAPI)
+    base = ogc_base(request)
+
+    def encoded() -> bytes:
+        return json.dumps(openapi_document(sources, base), ensure_ascii=False).encode()
+
+    # built once per data version and address: it describes every collection's properties
+    body = sources.cache.get_or_compute(sources.conn, ("ogc-openapi", base), encoded)
+    return Response(body, media_type=OPENAPI)
 
 
 @router.get("/conformance", summary="Conformance classes")
@@ -160,7 +174,7 @@ def conformance(request: Request, f: str | None = None) -> dict:
     check_parameters(request.query_params, {"f"})
     _check_format(f)
     doc = {"conformsTo": CONFORMANCE}
-    return html_page(request, doc, "Konformitätsklassen") if wants_html(request, f) else doc
+    return html_page(request, doc, "Konformitätsklassen") if negotiates_html(request, f) else doc
 
 
 @router.get("/collections", summary="Every collection")
@@ -172,6 +186,7 @@ def collections(
     base = ogc_base(request)
     offered = sources.offered()
     summaries = collection_summaries(sources.conn, sources.cache)
+    offered_collections = list_collections(sources.conn, sources.cache)
     doc = {
         "title": "Sammlungen",
         "links": [{"href": f"{base}/collections", "rel": "self", "type": JSON}],
@@ -186,10 +201,14 @@ def collections(
                 sources.offered(c),
                 summaries[c.id].extent if c.id in summaries else None,
             )
-            for c in list_collections(sources.conn, sources.cache)
+            for c in offered_collections
         ],
     }
-    return html_page(request, doc) if wants_html(request, f) else doc
+    if negotiates_html(request, f):
+        return html_page(
+            request, doc, descriptions={c.id: c.description_de for c in offered_collections}
+        )
+    return doc
 
 
 @router.get("/collections/{collection_id}", summary="One collection", responses={404: {}})
@@ -212,7 +231,9 @@ def collection(
         {"href": licence.url, "rel": "license", "type": "text/html", "title": licence.title}
         for licence in licences_of(source.attributions, sources.licences)
     ]
-    return html_page(request, doc) if wants_html(request, f) else doc
+    if negotiates_html(request, f):
+        return html_page(request, doc, description=chosen.description_de)
+    return doc
 
 
 @router.get(
@@ -277,7 +298,7 @@ def items(
         "attribution": source.attribution_text(),
     }
     body = json.dumps(head, ensure_ascii=False)[:-1] + ', "features": [' + features + "]}"
-    if wants_html(request, f):
+    if negotiates_html(request, f):
         return html_page(request, json.loads(body), f"{chosen.title}: Objekte")
     return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{crs_uri(out_srid)}>"})
 
