@@ -56,6 +56,9 @@ INDICATORS = (
 )
 SRID = 25833
 MITTE_Z12 = (12, 2200, 1343)
+# copies go north in rows of at most this many, so that 100 stay within the area of use of the
+# storage CRS (a UTM zone is about 400 km wide), which the ingest checks
+MAX_COLUMNS = 5
 
 
 def _copies(url: str, n: int, workdir: Path, settings: DataSettings) -> dict[str, float]:
@@ -65,7 +68,7 @@ def _copies(url: str, n: int, workdir: Path, settings: DataSettings) -> dict[str
     migrate(target_url, SRID)
     target = make_engine(target_url)
     times: dict[str, float] = {"url": target_url}  # type: ignore[dict-item]
-    columns = math.ceil(math.sqrt(n))
+    columns = min(math.ceil(math.sqrt(n)), MAX_COLUMNS)
     with source.connect() as conn:
         west, south, east, north = conn.execute(
             text(

@@ -314,7 +314,7 @@ def _in_known_crs(layer: RegionLayer, srid: int) -> RegionLayer:
     geoms = shapely.from_wkb(layer.rows["wkb"].to_numpy())
     moved = shapely.transform(geoms, lambda xy: _transform_xy(transformer, xy))
     rows = layer.rows.copy()
-    rows["wkb"] = shapely.to_wkb(moved, hex=True)
+    rows["wkb"] = list(shapely.to_wkb(moved, output_dimension=2))
     return RegionLayer(
         path=layer.path,
         rows=rows,

@@ -308,7 +308,7 @@ def join_layers(first: RegionLayer, second: RegionLayer) -> RegionLayer:
             same = rows.index[rows["code"] == code]
             geoms[same[0]] = shapely.union_all(geoms[same])
             merged.extend(same[1:])
-        rows["wkb"] = shapely.to_wkb(geoms, hex=True, output_dimension=2)
+        rows["wkb"] = list(shapely.to_wkb(geoms, output_dimension=2))
         rows = rows.drop(index=merged).reset_index(drop=True)
     notes = [*first.notes, *second.notes]
     if shared:

@@ -77,12 +77,12 @@ def check_axis_order(
     )
 
 
-def representative_points(wkb_hex, limit: int = SAMPLE) -> tuple[np.ndarray, ...]:
+def representative_points(wkb, limit: int = SAMPLE) -> tuple[np.ndarray, ...]:
     """(x, y, feature index) of a point inside each of up to ``limit`` evenly spaced features
-    of a column of hex WKB."""
+    of a column of WKB (binary or hex)."""
     import shapely
 
-    values = np.asarray(wkb_hex)
+    values = np.asarray(wkb, dtype=object)
     pick = np.linspace(0, len(values) - 1, min(limit, len(values))).astype(int)
     points = shapely.point_on_surface(shapely.from_wkb(values[pick]))
     return shapely.get_x(points), shapely.get_y(points), pick
