@@ -1,4 +1,5 @@
-"""The map's browser libraries (Leaflet, Leaflet.markercluster, Leaflet.draw), fetched once from
+"""The map's browser libraries (Leaflet, Leaflet.markercluster, Leaflet.draw, Leaflet.VectorGrid
+for the vector tiles of large levels), fetched once from
 the npm registry, checked against pinned integrity hashes and served from ``web/static/vendor``
 — the pages never depend on a CDN, so they work offline and on closed networks.
 
@@ -68,6 +69,15 @@ PACKAGES = (
             "package.json": "draw/package.json",
         },
     ),
+    Package(
+        "leaflet.vectorgrid",
+        "1.3.0",
+        "sha512-kWmj1pKM+MVdo/7Mg5zsB3YrGZvo/uIuiANV9MvWUFOG+Y2xAJzrteDhoIcCgTjHSSRJ36xdeGdIQVhuWjnCZw==",
+        {
+            "dist/Leaflet.VectorGrid.bundled.min.js": "vectorgrid/vectorgrid.min.js",
+            "README.md": "vectorgrid/README.md",  # its licence and those of the bundled parts
+        },
+    ),
 )
 
 LEAFLET_JS = "/static/vendor/leaflet/leaflet.js"
@@ -81,6 +91,7 @@ CLUSTER_CSS = (
 
 DRAW_JS = "/static/vendor/draw/leaflet.draw.js"
 DRAW_CSS = "/static/vendor/draw/leaflet.draw.css"
+VECTORGRID_JS = "/static/vendor/vectorgrid/vectorgrid.min.js"
 
 
 class AssetError(RuntimeError):

@@ -112,6 +112,13 @@ class WebSettings(BaseSettings):
         le=100_000,
         description="Points a tile carries before dense point layers are thinned to a grid.",
     )
+    choropleth_tiles_above: int = Field(
+        default=5_000,
+        ge=0,
+        le=10_000_000,
+        description="Levels of more regions are drawn on the map from vector tiles carrying "
+        "the values (coloured in the browser) instead of one GeoJSON of every region.",
+    )
     tile_max_bytes: int = Field(
         default=200_000,
         ge=1_000,

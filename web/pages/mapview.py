@@ -15,7 +15,15 @@ from branca.element import MacroElement
 from folium.plugins import Draw, MarkerCluster
 from jinja2 import Template
 
-from web.assets import CLUSTER_CSS, CLUSTER_JS, DRAW_CSS, DRAW_JS, LEAFLET_CSS, LEAFLET_JS
+from web.assets import (
+    CLUSTER_CSS,
+    CLUSTER_JS,
+    DRAW_CSS,
+    DRAW_JS,
+    LEAFLET_CSS,
+    LEAFLET_JS,
+    VECTORGRID_JS,
+)
 
 OUTLINE_STYLE = {"color": "#252525", "weight": 2, "fill": False}
 
@@ -42,6 +50,9 @@ class MapConfig:
     tile_attribution: str = ""
     overlays: list[Overlay] = field(default_factory=list)
     bounds: list[list[float]] | None = None  # [[south, west], [north, east]] shown first
+    # a large level: vector tiles with the values and the classes to colour them by, instead
+    # of the GeoJSON at ``choropleth_url``
+    choropleth_tiles: dict | None = None
 
 
 class _Init(MacroElement):
@@ -67,14 +78,18 @@ class _Init(MacroElement):
         self.function = function
 
 
-def _local_leaflet(m: folium.Map) -> None:
+def _local_leaflet(m: folium.Map, with_tiles: bool = False) -> None:
     m.default_js = [("leaflet", LEAFLET_JS)]
+    if with_tiles:
+        m.default_js.append(("vectorgrid", VECTORGRID_JS))
     m.default_css = [("leaflet_css", LEAFLET_CSS)]
 
 
-def _base_map(center, zoom: int, tile_url: str, tile_attribution: str) -> folium.Map:
+def _base_map(
+    center, zoom: int, tile_url: str, tile_attribution: str, vector_tiles: bool = False
+) -> folium.Map:
     m = folium.Map(location=list(center), zoom_start=zoom, tiles=None, control_scale=True)
-    _local_leaflet(m)
+    _local_leaflet(m, vector_tiles)
     if tile_url:
         folium.TileLayer(
             tiles=tile_url, attr=tile_attribution, name="OpenStreetMap", max_zoom=19
@@ -83,7 +98,13 @@ def _base_map(center, zoom: int, tile_url: str, tile_attribution: str) -> folium
 
 
 def planning_map(config: MapConfig) -> folium.Map:
-    m = _base_map(config.center, config.zoom, config.tile_url, config.tile_attribution)
+    m = _base_map(
+        config.center,
+        config.zoom,
+        config.tile_url,
+        config.tile_attribution,
+        vector_tiles=config.choropleth_tiles is not None,
+    )
     folium.map.CustomPane("choropleth", z_index=410, pointer_events=True).add_to(m)
     folium.map.CustomPane("outlines", z_index=420, pointer_events=False).add_to(m)
     folium.map.CustomPane("projects", z_index=430, pointer_events=True).add_to(m)
@@ -100,6 +121,7 @@ def planning_map(config: MapConfig) -> folium.Map:
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     settings = {
         "choropleth": config.choropleth_url,
+        "choropleth_tiles": config.choropleth_tiles,
         "panel": config.panel_url,
         "attribution": config.attribution,
         "bounds": config.bounds,

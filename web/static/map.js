@@ -138,6 +138,11 @@ window.sozialraum = (function () {
       });
     });
 
+    if (config.choropleth_tiles) {
+      if (!form.elements.zoom.value && config.bounds) map.fitBounds(config.bounds);
+      drawTiles(map, config.choropleth_tiles, frame, openPanel);
+      return;
+    }
     if (!config.choropleth) { frame.dataset.regions = "0"; return; }
     getJson(config.choropleth).then(function (data) {
       var layer = L.geoJSON(data, {
@@ -161,6 +166,56 @@ window.sozialraum = (function () {
       frame.insertAdjacentHTML("beforebegin", '<p class="problem" role="alert">' +
         escapeHtml(error.message) + "</p>");
     });
+  }
+
+  // Leaflet 1.9 has no fakeStop, which VectorGrid calls on a click: stopping the click at the
+  // tile keeps the map from handling it as well, which is what it did
+  if (window.L && L.DomEvent && !L.DomEvent.fakeStop) {
+    L.DomEvent.fakeStop = function (e) { L.DomEvent.stopPropagation(e); };
+  }
+
+  // A large level from vector tiles that carry each region's value: coloured here by the
+  // classes the server decided (a value belongs to the first class whose upper bound it does
+  // not exceed, as the server classifies), a tooltip on hover, the panel on a click.
+  function drawTiles(map, tiles, frame, openPanel) {
+    function colourOf(value) {
+      if (value === undefined || value === null) return tiles.no_data;
+      for (var i = 0; i < tiles.classes.length; i++) {
+        var upper = tiles.classes[i].upper;
+        if (upper === null || upper === undefined || value <= upper) return tiles.classes[i].colour;
+      }
+      return tiles.classes[tiles.classes.length - 1].colour;
+    }
+    function labelOf(value) {
+      if (value === undefined || value === null) return "keine Daten";
+      if (tiles.labelled) {
+        var found = tiles.classes.filter(function (c) { return c.upper === null || value <= c.upper; })[0];
+        return found ? found.label : String(value);
+      }
+      var shown = Number(value).toLocaleString("de-DE", { maximumFractionDigits: tiles.decimals });
+      return tiles.unit ? shown + " " + tiles.unit : shown;
+    }
+    var styles = {};
+    styles[tiles.layer] = function (properties) {
+      return { fill: true, fillColor: colourOf(properties[tiles.property]), fillOpacity: 0.8,
+        color: "#ffffff", weight: 0.5 };
+    };
+    var hover = L.tooltip({ sticky: true });
+    var layer = L.vectorGrid.protobuf(tiles.url, {
+      pane: "choropleth", interactive: true, vectorTileLayerStyles: styles, maxNativeZoom: 16,
+      rendererFactory: L.canvas.tile,
+      getFeatureId: function (feature) { return feature.properties.code; }
+    });
+    layer.on("mouseover", function (e) {
+      var p = e.layer.properties;
+      hover.setContent("<strong>" + escapeHtml(p.name) + "</strong> (" + escapeHtml(p.code) +
+        ")<br>" + escapeHtml(labelOf(p[tiles.property]))).setLatLng(e.latlng).addTo(map);
+    });
+    layer.on("mouseout", function () { map.removeLayer(hover); });
+    layer.on("click", function (e) { openPanel(e.layer.properties.code); });
+    layer.on("load", function () { frame.dataset.tiles = "loaded"; });
+    layer.addTo(map);
+    frame.dataset.regions = String(tiles.regions);
   }
 
   return { initMap: initMap, escapeHtml: escapeHtml, projectLayer: projectLayer };
