@@ -209,27 +209,16 @@ def descendants_at(conn: Connection, region: Region, level: Level) -> list[Regio
 
 def system_extent(conn: Connection, system: str) -> tuple[float, float, float, float] | None:
     """West, south, east, north (WGS 84) of a system's coarsest regions, where its map opens;
-    outlying parts under 1 % of the area (an island far off the coast) are left out."""
-    row = conn.execute(
+    outlying parts under 1 % of the area (an island far off the coast) are left out (kept per
+    level by the store, migration 0014)."""
+    bounds = conn.execute(
         text(
-            """
-            WITH parts AS (
-                SELECT (ST_Dump(r.geom)).geom AS g FROM regions r
-                JOIN region_levels l ON l.id = r.level_id JOIN region_systems s
-                  ON s.id = r.system_id
-                WHERE s.key = :s AND l.rank = (SELECT min(rank) FROM region_levels m
-                                               WHERE m.system_id = s.id)
-            ), big AS (
-                SELECT g FROM parts WHERE ST_Area(g) >= 0.01 * (SELECT sum(ST_Area(g)) FROM parts)
-            )
-            SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM (
-                SELECT ST_Transform(ST_SetSRID(ST_Extent(g)::geometry, max(ST_SRID(g))), 4326)
-                       AS b FROM big) e
-            """
+            "SELECT l.main_bounds FROM region_levels l JOIN region_systems s ON s.id = l.system_id "
+            "WHERE s.key = :s ORDER BY l.rank LIMIT 1"
         ),
         {"s": system},
-    ).first()
-    return None if row is None or row[0] is None else tuple(float(v) for v in row)
+    ).scalar()
+    return None if not bounds else tuple(float(v) for v in bounds)
 
 
 def view_of(extent: tuple[float, float, float, float] | None) -> tuple[tuple[float, float], int]:

@@ -56,6 +56,14 @@ def _region_ids(conn: Connection, level: Level, system: str, code: str) -> list[
     ]
 
 
+def level_bounds(conn: Connection, level_id: int) -> tuple[float, ...]:
+    """WGS 84 bounds of a level as the store keeps them (the whole world when empty)."""
+    bounds = conn.execute(
+        text("SELECT bounds FROM region_levels WHERE id = :l"), {"l": level_id}
+    ).scalar()
+    return tuple(bounds) if bounds else (-180.0, -90.0, 180.0, 90.0)
+
+
 def _region_count(conn: Connection, level: Level) -> int:
     return conn.execute(
         text("SELECT count(*) FROM regions WHERE level_id = :l"), {"l": level.id}
@@ -178,7 +186,7 @@ def region_source(
         srid=storage_srid(conn),
         attributions=tuple(dict.fromkeys(attributions)),
         id_kind="text",
-        extent=extent_of(conn, "regions WHERE level_id = :l", {"l": target.id}),
+        extent=level_bounds(conn, target.id),
         notes=tuple(notes),
     )
 

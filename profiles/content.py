@@ -31,6 +31,9 @@ from records.sections import sections_of
 from spatial.cities import ClassMap, ProfileTemplate
 from spatial.features import Attribution
 
+# the locator map of a profile: at most this many districts around the region's own
+LOCATOR_DISTRICTS = 60
+
 
 @dataclass
 class KeyFigure:
@@ -387,12 +390,16 @@ def _geometries(conn: Connection, sql: str, params: dict) -> list[tuple[str, sha
 def _shapes(
     conn: Connection, region: Region, top: Region | None, parts: list[Region], coarsest: Level
 ) -> Shapes:
-    # simplified on the server: a city-wide locator needs ~40 m, the region itself ~2 m
+    # simplified on the server: a city-wide locator needs ~40 m, the region itself ~2 m; the
+    # locator shows the districts nearest (by bounding box) the region's own: all of them in a
+    # city, a bounded neighbourhood in a store of many
     districts = _geometries(
         conn,
-        "SELECT code AS key, ST_AsBinary(ST_SimplifyPreserveTopology(geom, 40)) AS wkb "
-        "FROM regions WHERE level_id = :level ORDER BY code",
-        {"level": coarsest.id},
+        "SELECT code AS key, ST_AsBinary(ST_SimplifyPreserveTopology(geom, 40)) AS wkb FROM ("
+        " SELECT code, geom FROM regions WHERE level_id = :level"
+        " ORDER BY geom <#> (SELECT geom FROM regions WHERE id = :centre) LIMIT :most) d "
+        "ORDER BY code",
+        {"level": coarsest.id, "centre": (top or region).id, "most": LOCATOR_DISTRICTS},
     )
     own = _geometries(
         conn,
