@@ -77,3 +77,23 @@ def test_each_level_keeps_its_bounds(town):
         assert _extent(conn, "bzr") != pytest.approx(_extent(conn, "plr"))
         conn.execute(text("DELETE FROM regions WHERE level_id = :l"), {"l": plr.id})
         assert level_bounds(conn, plr.id) == (-180.0, -90.0, 180.0, 90.0)
+
+
+def test_a_level_without_a_main_part_opens_on_all_of_it(engine, tmp_path, data_settings):
+    """A store of 200 equal districts has no part of 1 % of the area: the map opened on the
+    whole of Germany instead of on them."""
+    from geodata import grid, write
+
+    from ingest.jobs import FileLevel, ingest_file
+    from ingest.readers import FieldMap
+
+    path = write(grid([f"{i:03d}" for i in range(200)], size=500, columns=20), tmp_path / "m.gpkg")
+    ingest_file(
+        engine,
+        str(path),
+        FileLevel(system="many", level="bezirk", fields=FieldMap("code", "name")),
+        data_settings,
+        srid=SRID,
+    )
+    with engine.connect() as conn:
+        assert system_extent(conn, "many") == pytest.approx(_extent(conn, "bezirk"))

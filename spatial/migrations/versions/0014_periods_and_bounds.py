@@ -18,7 +18,8 @@ depends_on = None
 
 _LEVEL_BOUNDS = """
 CREATE FUNCTION sz_level_bounds(levels integer[]) RETURNS void LANGUAGE sql AS $$
-    UPDATE region_levels l SET bounds = b.whole, main_bounds = b.main
+    -- a level of many small parts and no main one (no part of 1 %) opens on all of it
+    UPDATE region_levels l SET bounds = b.whole, main_bounds = coalesce(b.main, b.whole)
     FROM (
         SELECT l2.id,
                (SELECT ARRAY[ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)] FROM (
