@@ -119,6 +119,13 @@ class WebSettings(BaseSettings):
         description="Levels of more regions are drawn on the map from vector tiles carrying "
         "the values (coloured in the browser) instead of one GeoJSON of every region.",
     )
+    tile_max_regions: int = Field(
+        default=4_000,
+        ge=10,
+        le=1_000_000,
+        description="Regions a map tile of a large level may carry; where more would be in "
+        "a tile, the finest coarser level that fits is drawn at that zoom.",
+    )
     tile_max_bytes: int = Field(
         default=200_000,
         ge=1_000,

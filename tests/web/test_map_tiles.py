@@ -67,6 +67,36 @@ def test_a_large_level_is_drawn_from_tiles_with_the_legend_colours(page, tiled_s
     page.screenshot(path=shots / "tiles-02-panel.png")
 
 
+@pytest.fixture(scope="module")
+def coarse_server(berlin_url, web_settings):
+    settings = {"choropleth_tiles_above": 200, "tile_max_regions": 200}
+    yield from serve(berlin_url, web_settings.model_copy(update=settings))
+
+
+def test_zoomed_out_a_coarser_level_is_drawn_until_the_large_one_is_legible(page, coarse_server):
+    """With at most 200 regions per tile, the 542 PLR are legible from zoom 10; at zoom 9 the
+    map draws the 143 Bezirksregionen with the same indicator, and a click opens their panel."""
+    base = coarse_server
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    page.goto(f"{base}/?level=plr&indicator=share_age_above_65&lat=52.52&lon=13.40&zoom=9")
+    page.wait_for_selector("#map-frame[data-tiles=loaded]", timeout=30_000)
+    assert any("/tiles/berlin-lor-2021-bzr/9/" in url for url in asked)
+    assert not any("/tiles/berlin-lor-2021-plr/" in url for url in asked)
+    box = page.locator("#map-frame").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    tooltip = page.locator(".leaflet-tooltip")
+    tooltip.wait_for(timeout=10_000)
+    assert "Bezirksregion" in tooltip.inner_text()
+    assert re.search(r"\(\d{6}\)", tooltip.inner_text())  # a BZR code
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.locator("#panel h2, #panel h3").first.wait_for(timeout=10_000)
+    asked.clear()
+    page.goto(f"{base}/?level=plr&indicator=share_age_above_65&lat=52.52&lon=13.40&zoom=11")
+    page.wait_for_selector("#map-frame[data-tiles=loaded]", timeout=30_000)
+    assert any("/tiles/berlin-lor-2021-plr/11/" in url for url in asked)
+
+
 def test_small_levels_still_come_as_geojson(page, tiled_server):
     asked: list[str] = []
     page.on("request", lambda request: asked.append(request.url))

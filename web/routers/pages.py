@@ -19,14 +19,13 @@ from sqlalchemy.engine import Connection
 from layers.cache import LayerCache
 from layers.catalog import catalog_by_topic
 from layers.choropleth import (
-    BARE_UNITS,
     Choropleth,
     build_choropleth,
     default_method,
     describe,
     periods_of,
 )
-from layers.classify import MAX_CLASSES, METHODS, MIN_CLASSES, NO_DATA_COLOUR, format_number
+from layers.classify import MAX_CLASSES, METHODS, MIN_CLASSES, format_number
 from layers.credits import indicator_attribution
 from layers.errors import InvalidParameter, LayerError, NotComputable
 from layers.facilities import facilities_by_category, facility_categories
@@ -60,6 +59,7 @@ from web.deps import (
     get_settings,
     map_defaults,
 )
+from web.pages.map_tiles import choropleth_tiles
 from web.pages.mapview import MapConfig, Overlay, planning_map, region_map, rendered
 from web.params import parse_breaks
 from web.settings import WebSettings
@@ -207,7 +207,11 @@ def map_page(
             if choropleth and not tiled
             else ""
         ),
-        choropleth_tiles=_choropleth_tiles(choropleth, region_count) if tiled else None,
+        choropleth_tiles=(
+            choropleth_tiles(conn, cache, choropleth, levels, settings.tile_max_regions)
+            if tiled
+            else None
+        ),
         panel_url=f"/region/{system}/{{code}}/panel?"
         + urlencode(
             {
@@ -246,28 +250,6 @@ def map_page(
         "cities": _city_switch(conn, cities, pack),
     }
     return templates.TemplateResponse(request, "map.html", context)
-
-
-def _choropleth_tiles(choropleth: Choropleth, regions: int) -> dict:
-    """What map.js needs to draw a large level from vector tiles: the tile URL with the value,
-    and the classes (upper bounds, colours) the server decided, to colour each region by."""
-    table, meta = choropleth.table, choropleth.meta
-    layer = f"{table.level.system}-{table.level.key}"
-    query = urlencode({"indicators": meta.key, "period": table.period.isoformat()})
-    return {
-        "url": f"/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt?{query}",
-        "layer": layer,
-        "property": meta.key,
-        "regions": regions,
-        "unit": "" if meta.unit in BARE_UNITS else meta.unit,
-        "decimals": meta.decimals,
-        "labelled": meta.kind == "class",
-        "classes": [
-            {"upper": c.upper, "colour": c.colour, "label": c.label}
-            for c in choropleth.classification.classes
-        ],
-        "no_data": NO_DATA_COLOUR,
-    }
 
 
 def _city_switch(conn: Connection, cities: Cities, current) -> list[dict]:

@@ -82,8 +82,10 @@ window.sozialraum = (function () {
       history.replaceState(null, "", "?" + params.toString());
     }
 
-    function openPanel(code) {
-      fetch(config.panel.replace("{code}", encodeURIComponent(code)))
+    function openPanel(code, level) {
+      var url = new URL(config.panel.replace("{code}", encodeURIComponent(code)), location.href);
+      if (level) url.searchParams.set("level", level);  // a region of a coarser zoom tier
+      fetch(url.toString())
         .then(function (response) { return response.text(); })
         .then(function (html) { panel.innerHTML = html; });
     }
@@ -174,47 +176,52 @@ window.sozialraum = (function () {
     L.DomEvent.fakeStop = function (e) { L.DomEvent.stopPropagation(e); };
   }
 
-  // A large level from vector tiles that carry each region's value: coloured here by the
-  // classes the server decided (a value belongs to the first class whose upper bound it does
-  // not exceed, as the server classifies), a tooltip on hover, the panel on a click.
+  // A large level from vector tiles that carry each region's value, a tier of tiles per zoom
+  // range (coarser levels while the chosen one is too fine to tell apart): coloured here by
+  // the classes the server decided (a value belongs to the first class whose upper bound it
+  // does not exceed, as the server classifies), a tooltip on hover, the panel on a click.
   function drawTiles(map, tiles, frame, openPanel) {
-    function colourOf(value) {
-      if (value === undefined || value === null) return tiles.no_data;
+    function classOf(value) {
       for (var i = 0; i < tiles.classes.length; i++) {
         var upper = tiles.classes[i].upper;
-        if (upper === null || upper === undefined || value <= upper) return tiles.classes[i].colour;
+        if (upper === null || upper === undefined || value <= upper) return tiles.classes[i];
       }
-      return tiles.classes[tiles.classes.length - 1].colour;
+      return tiles.classes[tiles.classes.length - 1];
+    }
+    function colourOf(value) {
+      return value === undefined || value === null ? tiles.no_data : classOf(value).colour;
     }
     function labelOf(value) {
       if (value === undefined || value === null) return "keine Daten";
-      if (tiles.labelled) {
-        var found = tiles.classes.filter(function (c) { return c.upper === null || value <= c.upper; })[0];
-        return found ? found.label : String(value);
-      }
+      if (tiles.labelled) return classOf(value).label;
       var shown = Number(value).toLocaleString("de-DE", { maximumFractionDigits: tiles.decimals });
       return tiles.unit ? shown + " " + tiles.unit : shown;
     }
-    var styles = {};
-    styles[tiles.layer] = function (properties) {
+    function style(properties) {
       return { fill: true, fillColor: colourOf(properties[tiles.property]), fillOpacity: 0.8,
         color: "#ffffff", weight: 0.5 };
-    };
+    }
     var hover = L.tooltip({ sticky: true });
-    var layer = L.vectorGrid.protobuf(tiles.url, {
-      pane: "choropleth", interactive: true, vectorTileLayerStyles: styles, maxNativeZoom: 16,
-      rendererFactory: L.canvas.tile,
-      getFeatureId: function (feature) { return feature.properties.code; }
+    tiles.tiers.forEach(function (tier) {
+      var styles = {};
+      styles[tier.layer] = style;
+      var layer = L.vectorGrid.protobuf(tier.url, {
+        pane: "choropleth", interactive: true, vectorTileLayerStyles: styles,
+        minZoom: tier.min_zoom, maxZoom: tier.max_zoom, maxNativeZoom: Math.min(tier.max_zoom, 16),
+        rendererFactory: L.canvas.tile,
+        getFeatureId: function (feature) { return feature.properties.code; }
+      });
+      layer.on("mouseover", function (e) {
+        var p = e.layer.properties;
+        hover.setContent("<strong>" + escapeHtml(p.name) + "</strong> (" + escapeHtml(p.code) +
+          ") · " + escapeHtml(tier.level) + "<br>" + escapeHtml(labelOf(p[tiles.property])))
+          .setLatLng(e.latlng).addTo(map);
+      });
+      layer.on("mouseout", function () { map.removeLayer(hover); });
+      layer.on("click", function (e) { openPanel(e.layer.properties.code, tier.key); });
+      layer.on("load", function () { frame.dataset.tiles = "loaded"; });
+      layer.addTo(map);
     });
-    layer.on("mouseover", function (e) {
-      var p = e.layer.properties;
-      hover.setContent("<strong>" + escapeHtml(p.name) + "</strong> (" + escapeHtml(p.code) +
-        ")<br>" + escapeHtml(labelOf(p[tiles.property]))).setLatLng(e.latlng).addTo(map);
-    });
-    layer.on("mouseout", function () { map.removeLayer(hover); });
-    layer.on("click", function (e) { openPanel(e.layer.properties.code); });
-    layer.on("load", function () { frame.dataset.tiles = "loaded"; });
-    layer.addTo(map);
     frame.dataset.regions = String(tiles.regions);
   }
 
