@@ -7,7 +7,8 @@ growth against 1×.
 Each store: boundary ingest (4 levels), statistics ingest (3 periods), the indicator store's
 refresh; a share at BZR from the store; a choropleth of every PLR (not cached, bytes);
 an OGC page of 100; a region page and a profile PDF (caches cleared); Fisher-Jenks at PLR; one
-z12 tile over Berlin-Mitte (the same area in every store); the process's peak memory.
+z12 tile over Berlin-Mitte (the same area in every store); the bench's peak memory; and the
+map in chromium, eight clients on it and the server's memory (``bench.scale_browser``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from rich.table import Table
 from sqlalchemy import text
 
 from bench.full_load import _fresh_database, bench_full_load
+from bench.scale_browser import browser_figures
 from ingest.jobs import FileLevel, ingest_file
 from ingest.manifest import load_manifest
 from ingest.readers import FieldMap
@@ -214,10 +216,11 @@ def _reads(url: str) -> dict[str, float]:
             return statistics.median(times), size
 
         keys = "indicators=inhabitants,share_foreigners"
-        results["choropleth PLR s"], size = uncached(
+        # the GeoJSON API of every region (the map draws large levels from tiles instead)
+        results["choropleth GeoJSON API PLR s"], size = uncached(
             f"/api/choropleth/{SYSTEM}/plr/share_foreigners"
         )
-        results["choropleth PLR MB (gzip)"] = size / 1e6
+        results["choropleth GeoJSON API PLR MB (gzip)"] = size / 1e6
         results["OGC page of 100 s"], _ = uncached(
             f"/ogc/collections/{SYSTEM}-plr/items?limit=100&{keys}"
         )
@@ -226,7 +229,10 @@ def _reads(url: str) -> dict[str, float]:
         z, x, y = MITTE_Z12
         tile, _ = uncached(f"/tiles/{SYSTEM}-plr/{z}/{x}/{y}.mvt?{keys}")
         results["z12 tile ms"] = tile * 1000
-    results["peak memory MB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    results["peak memory of the bench MB"] = (
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    )
+    results.update(browser_figures(url, SYSTEM, "plr", "share_foreigners"))
     return results
 
 
