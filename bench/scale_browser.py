@@ -6,62 +6,18 @@ a while; and the server's memory after all of it."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
+
+from bench.servers import ours, rss_mb
 
 CHROMIUM = "/usr/bin/chromium"
 READY = (
     "() => { const f = document.querySelector('#map-frame');"
     " return f && (f.dataset.tiles === 'loaded' || Number(f.dataset.regions) > 0); }"
 )
-
-
-@contextmanager
-def served(url: str) -> Iterator[tuple[str, int]]:
-    """The app on ``url`` in a uvicorn process; yields its base URL and process id."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {
-        **os.environ,
-        "SOZIALRAUM_DATABASE_URL": url,
-        "SOZIALRAUM_WEB_REFRESH_STORE": "false",
-        "SOZIALRAUM_WEB_TILE_URL": "",
-    }
-    command = [sys.executable, "-m", "uvicorn", "--factory", "web.app:create_app"]
-    log = (Path(os.environ.get("TMPDIR", "/tmp")) / f"sz-scale-server-{port}.log").open("w")
-    process = subprocess.Popen(
-        [*command, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        env=env,
-        stdout=log,
-        stderr=log,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while process.poll() is None:
-            try:
-                if httpx.get(f"{base}/health", timeout=5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not start (log: {log.name})")
-            time.sleep(0.3)
-        yield base, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
 
 
 def map_in_chromium(base: str, path: str, visits: int = 2) -> tuple[list[float], int, list[str]]:
@@ -112,16 +68,9 @@ def clients_on(urls: list[str], clients: int = 8, seconds: float = 10.0) -> floa
     return sum(done) / seconds
 
 
-def memory_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def browser_figures(url: str, system: str, level: str, indicator: str) -> dict[str, float]:
     path = f"/?system={system}&level={level}&indicator={indicator}"
-    with served(url) as (base, pid):
+    with ours(url, "scale", SOZIALRAUM_WEB_TILE_URL="") as (base, pid):
         times, size, data = map_in_chromium(base, path)
         rate = clients_on(data)
         return {
@@ -129,5 +78,5 @@ def browser_figures(url: str, system: str, level: str, indicator: str) -> dict[s
             "map drawn again s": times[-1],
             "map transferred MB": size / 1e6,
             "8 clients on the map's page and tiles req/s": rate,
-            "server memory after the run MB": memory_mb(pid),
+            "server memory after the run MB": rss_mb(pid),
         }

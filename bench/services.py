@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import math
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -20,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import text
 
+from bench.servers import free_port, ours, running
 from bench.web import median_ms
 from layers.cache import LayerCache
 from layers.sources import region_source
@@ -57,28 +55,6 @@ def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
     n = 2**z
     rad = math.radians(lat)
     return int((lon + 180) / 360 * n), int((1 - math.asinh(math.tan(rad)) / math.pi) / 2 * n)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _spawn(command: list[str], env: dict, probe: str) -> subprocess.Popen:
-    process = subprocess.Popen(
-        command, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if httpx.get(probe, timeout=5).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    process.kill()
-    raise RuntimeError(f"{command[2]} did not start: {process.stderr.read().decode()[-2000:]}")
 
 
 def _bench_table(url: str) -> None:
@@ -170,64 +146,61 @@ def bench_services(url: str, repeats: int = 5) -> dict[str, float]:
         raise SystemExit("tipg is missing: run `make bench` (it creates .venv-tipg)")
     _bench_table(url)
     results: dict[str, float] = {"geojson export ms": _export_ms(url, repeats)}
-    ours_port, tipg_port = _free_port(), _free_port()
-    ours = _spawn(
-        [sys.executable, "-m", "uvicorn", "--factory", "web.app:create_app",
-         "--port", str(ours_port), "--log-level", "warning"],
-        {"SOZIALRAUM_DATABASE_URL": url, "SOZIALRAUM_WEB_REFRESH_STORE": "false"},
-        f"http://127.0.0.1:{ours_port}/health",
-    )  # fmt: skip
-    tipg = _spawn(
-        [str(TIPG_PYTHON), "-m", "uvicorn", "tipg.main:app", "--port", str(tipg_port),
-         "--log-level", "warning"],
-        {"DATABASE_URL": url.replace("postgresql+psycopg", "postgresql"),
-         "TIPG_DB_SCHEMAS": '["bench"]', "TIPG_DB_SPATIAL_EXTENT": "false"},
-        f"http://127.0.0.1:{tipg_port}/collections",
-    )  # fmt: skip
-    tiles = berlin_tiles()
-    try:
-        with httpx.Client(timeout=120) as client:
-            ours_items = f"http://127.0.0.1:{ours_port}/ogc/collections/{COLLECTION}/items"
-            tipg_items = f"http://127.0.0.1:{tipg_port}/collections/{TIPG_COLLECTION}/items"
-            ours_all = client.get(ours_items, params={"limit": 542})  # computes the tables
-            tipg_all = client.get(tipg_items, params={"limit": 542})
-            assert len(ours_all.json()["features"]) == len(tipg_all.json()["features"]) == 542
-            results["geojson 542 over http ms"] = median_ms(
-                lambda: client.get(ours_items, params={"limit": 542}), repeats
-            )
-            results["tipg geojson 542 ms"] = median_ms(
-                lambda: client.get(tipg_items, params={"limit": 542}), repeats
-            )
-            results["ogc page of 100 ms"] = _pages_ms(client, ours_items, 542, repeats)
-            results["tipg page of 100 ms"] = _pages_ms(client, tipg_items, 542, repeats)
-            results["cql2 + sortby page ms"], ours_n = _filtered_ms(client, ours_items, repeats)
-            results["tipg cql2 + sortby page ms"], tipg_n = _filtered_ms(
-                client, tipg_items, repeats
-            )
-            assert ours_n == tipg_n, (ours_n, tipg_n)
-            ours_tile = f"http://127.0.0.1:{ours_port}/tiles/{COLLECTION}/{{z}}/{{x}}/{{y}}.mvt"
-            tipg_tile = (
-                f"http://127.0.0.1:{tipg_port}/collections/{TIPG_COLLECTION}"
-                "/tiles/WebMercatorQuad/{z}/{x}/{y}"
-            )
-            results["tiles"] = len(tiles)
-            results["tiles/s (first pass)"], results["tile bytes"] = _tiles_per_s(
-                client, ours_tile, tiles
-            )
-            results["tiles/s (cached)"], _ = _tiles_per_s(client, ours_tile, tiles)
-            tipg_rates = [_tiles_per_s(client, tipg_tile, tiles) for _ in range(2)]
-            results["tipg tiles/s"] = statistics.median(r[0] for r in tipg_rates)
-            results["tipg tile bytes"] = tipg_rates[0][1]
-            for layer in (COLLECTION, "facilities-kita"):
-                template = f"http://127.0.0.1:{ours_port}/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt"
-                for z, size in tile_sizes(client, template).items():
-                    results[f"{layer} z{z} bytes"] = size
-    finally:
-        for process in (ours, tipg):
-            process.terminate()
-            process.wait(timeout=20)
+    tipg_port = free_port()
+    tipg_command = [
+        str(TIPG_PYTHON), "-m", "uvicorn", "tipg.main:app", "--port", str(tipg_port),
+        "--log-level", "warning",
+    ]  # fmt: skip
+    tipg_env = {
+        "DATABASE_URL": url.replace("postgresql+psycopg", "postgresql"),
+        "TIPG_DB_SCHEMAS": '["bench"]',
+        "TIPG_DB_SPATIAL_EXTENT": "false",
+    }
+    tipg_log = Path(os.environ.get("TMPDIR", "/tmp")) / "sozialraum-bench-tipg.log"
+    with (
+        ours(url, "bench-services") as (ours_base, _),
+        running(tipg_command, tipg_env, f"http://127.0.0.1:{tipg_port}/collections", tipg_log),
+    ):
+        _compare(results, ours_base, f"http://127.0.0.1:{tipg_port}", repeats)
     _print(results)
     return results
+
+
+def _compare(results: dict[str, float], ours_base: str, tipg_base: str, repeats: int) -> None:
+    tiles = berlin_tiles()
+    with httpx.Client(timeout=120) as client:
+        ours_items = f"{ours_base}/ogc/collections/{COLLECTION}/items"
+        tipg_items = f"{tipg_base}/collections/{TIPG_COLLECTION}/items"
+        ours_all = client.get(ours_items, params={"limit": 542})  # computes the tables
+        tipg_all = client.get(tipg_items, params={"limit": 542})
+        assert len(ours_all.json()["features"]) == len(tipg_all.json()["features"]) == 542
+        results["geojson 542 over http ms"] = median_ms(
+            lambda: client.get(ours_items, params={"limit": 542}), repeats
+        )
+        results["tipg geojson 542 ms"] = median_ms(
+            lambda: client.get(tipg_items, params={"limit": 542}), repeats
+        )
+        results["ogc page of 100 ms"] = _pages_ms(client, ours_items, 542, repeats)
+        results["tipg page of 100 ms"] = _pages_ms(client, tipg_items, 542, repeats)
+        results["cql2 + sortby page ms"], ours_n = _filtered_ms(client, ours_items, repeats)
+        results["tipg cql2 + sortby page ms"], tipg_n = _filtered_ms(client, tipg_items, repeats)
+        assert ours_n == tipg_n, (ours_n, tipg_n)
+        ours_tile = f"{ours_base}/tiles/{COLLECTION}/{{z}}/{{x}}/{{y}}.mvt"
+        tipg_tile = (
+            f"{tipg_base}/collections/{TIPG_COLLECTION}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}"
+        )
+        results["tiles"] = len(tiles)
+        results["tiles/s (first pass)"], results["tile bytes"] = _tiles_per_s(
+            client, ours_tile, tiles
+        )
+        results["tiles/s (cached)"], _ = _tiles_per_s(client, ours_tile, tiles)
+        tipg_rates = [_tiles_per_s(client, tipg_tile, tiles) for _ in range(2)]
+        results["tipg tiles/s"] = statistics.median(r[0] for r in tipg_rates)
+        results["tipg tile bytes"] = tipg_rates[0][1]
+        for layer in (COLLECTION, "facilities-kita"):
+            template = f"{ours_base}/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt"
+            for z, size in tile_sizes(client, template).items():
+                results[f"{layer} z{z} bytes"] = size
 
 
 def _print(results: dict[str, float]) -> None:

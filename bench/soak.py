@@ -11,18 +11,17 @@ import itertools
 import os
 import random
 import statistics
-import subprocess
 import sys
 import threading
 import time
 from collections import Counter, defaultdict
-from pathlib import Path
 
 import httpx
 from rich.console import Console
 from rich.table import Table
 
-from bench.services import _free_port, berlin_tiles
+from bench.servers import ours, rss_mb
+from bench.services import berlin_tiles
 
 SYSTEM = "berlin-lor-2021"
 CHOROPLETHS = [
@@ -48,50 +47,11 @@ def _requests() -> list[tuple[str, str]]:
     return mix
 
 
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def bench_soak(url: str, clients: int | None = None, seconds: float | None = None) -> dict:
     clients = clients or int(os.environ.get("SOAK_CLIENTS", "50"))
     seconds = seconds or float(os.environ.get("SOAK_SECONDS", "600"))
-    port = _free_port()
-    log_path = Path(os.environ.get("SOAK_LOG", "/tmp/sozialraum-soak.log"))
-    with log_path.open("w") as log:
-        command = [sys.executable, "-m", "uvicorn", "--factory", "web.app:create_app"]
-        server = subprocess.Popen(
-            [*command, "--port", str(port)],
-            env={
-                **os.environ,
-                "SOZIALRAUM_DATABASE_URL": url,
-                "SOZIALRAUM_WEB_REFRESH_STORE": "false",
-            },
-            stdout=log,
-            stderr=log,
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            _wait_for(base, server, log_path)
-            return _soak(base, server.pid, clients, seconds)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-
-
-def _wait_for(base: str, server: subprocess.Popen, log_path: Path) -> None:
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"{base}/health", timeout=5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or server.poll() is not None:
-            raise RuntimeError(f"the server did not start; see {log_path}")
-        time.sleep(0.3)
+    with ours(url, "soak") as (base, pid):
+        return _soak(base, pid, clients, seconds)
 
 
 def _soak(base: str, pid: int, clients: int, seconds: float) -> dict:
@@ -125,7 +85,7 @@ def _soak(base: str, pid: int, clients: int, seconds: float) -> dict:
         thread.start()
     samples = []
     while any(t.is_alive() for t in threads):
-        samples.append((seconds - (stop - time.monotonic()), _rss_mb(pid)))
+        samples.append((seconds - (stop - time.monotonic()), rss_mb(pid)))
         time.sleep(5)
     warm = [rss for at, rss in samples if at >= seconds / 5]
     after_warm_up, final = (warm[0], samples[-1][1]) if warm else (samples[0][1], samples[-1][1])
