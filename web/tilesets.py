@@ -209,9 +209,12 @@ def layer_style(
             sources.conn, sources.cache, chosen.system, chosen.level, key, period
         )
         classes = choropleth.classification.classes
+        breaks = choropleth.classification.breaks
         for i, c in enumerate(classes):
-            lower = [">=", ["get", key], c.lower] if i > 0 and c.lower is not None else None
-            upper = ["<", ["get", key], classes[i + 1].lower] if i + 1 < len(classes) else None
+            # as the server classifies: a value belongs to the first class whose upper break
+            # it does not exceed (the last class takes what is above)
+            lower = [">", ["get", key], breaks[i - 1]] if i > 0 else None
+            upper = ["<=", ["get", key], breaks[i]] if i + 1 < len(classes) else None
             tests = [t for t in (lower, upper) if t is not None] or [["has", key]]
             layers.append(
                 {

@@ -230,7 +230,36 @@ def _matches(expression: list, key: str, value: float) -> bool:
     if op == "has":
         return True
     bound = args[1]
-    return value >= bound if op == ">=" else value < bound
+    return value > bound if op == ">" else value <= bound
+
+
+@pytest.mark.parametrize(
+    ("level", "indicator", "period"),
+    [("bzr", "share_age_above_65", "2024-12-31"), ("plr", "mss_class", "2020-12-31")],
+)
+def test_style_classes_are_the_choropleths(client, level, indicator, period):
+    """Each region falls into the style's class of the colour the choropleth gives it: a
+    value on a break belonged to the next class in the style, and the fixed classes of a
+    class indicator (no lower bounds) matched every fill."""
+    layer = f"berlin-lor-2021-{level}"
+    params = {"indicators": indicator, "period": period}
+    fills = [
+        f
+        for f in client.get(f"/tiles/{layer}/style.json", params=params).json()["layers"]
+        if f["id"].endswith(tuple("0123456789"))
+    ]
+    features = client.get(
+        f"/api/choropleth/berlin-lor-2021/{level}/{indicator}", params={"period": period}
+    ).json()["features"]
+    checked = 0
+    for feature in features:
+        props = feature["properties"]
+        if props["value"] is None:
+            continue
+        matched = [f for f in fills if _matches(f["filter"], indicator, props["value"])]
+        assert [f["paint"]["fill-color"] for f in matched] == [props["colour"]], props
+        checked += 1
+    assert checked > 100
 
 
 def test_point_styles_take_the_category_colour(client):

@@ -50,9 +50,9 @@ def choropleth_tiles(
         "unit": "" if meta.unit in BARE_UNITS else meta.unit,
         "decimals": meta.decimals,
         "labelled": meta.kind == "class",
+        "breaks": choropleth.classification.breaks,
         "classes": [
-            {"upper": c.upper, "colour": c.colour, "label": c.label}
-            for c in choropleth.classification.classes
+            {"colour": c.colour, "label": c.label} for c in choropleth.classification.classes
         ],
         "no_data": NO_DATA_COLOUR,
     }

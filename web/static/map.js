@@ -178,15 +178,15 @@ window.sozialraum = (function () {
 
   // A large level from vector tiles that carry each region's value, a tier of tiles per zoom
   // range (coarser levels while the chosen one is too fine to tell apart): coloured here by
-  // the classes the server decided (a value belongs to the first class whose upper bound it
+  // the breaks the server decided (a value belongs to the first class whose upper break it
   // does not exceed, as the server classifies), a tooltip on hover, the panel on a click.
   function drawTiles(map, tiles, frame, openPanel) {
     function classOf(value) {
-      for (var i = 0; i < tiles.classes.length; i++) {
-        var upper = tiles.classes[i].upper;
-        if (upper === null || upper === undefined || value <= upper) return tiles.classes[i];
+      var last = tiles.classes.length - 1;
+      for (var i = 0; i < last; i++) {
+        if (value <= tiles.breaks[i]) return tiles.classes[i];
       }
-      return tiles.classes[tiles.classes.length - 1];
+      return tiles.classes[last];
     }
     function colourOf(value) {
       return value === undefined || value === null ? tiles.no_data : classOf(value).colour;
