@@ -64,12 +64,16 @@ class Classification:
     region_colour: pd.Series
     extra: list[LegendClass] = field(default_factory=list)  # no_data, suppressed
     notes: list[str] = field(default_factory=list)
+    # per break: whether a value equal to it belongs to the next class (a composite index's
+    # "below" threshold); otherwise a break belongs to the class it closes
+    exclusive: list[bool] = field(default_factory=list)
 
     def legend(self) -> dict:
         return {
             "method": self.method,
             "scheme": self.scheme,
             "breaks": self.breaks,
+            "exclusive": self.exclusive,
             "classes": [c.__dict__ for c in self.classes],
             "other": [c.__dict__ for c in self.extra],
             "notes": self.notes,
@@ -94,7 +98,7 @@ def classify(
     notes: list[str] = []
     number = np.full(len(rows), -1)
     if fixed:
-        upper, labels, number[valid] = _fixed_classes(meta, values)
+        upper, labels, number[valid], exclusive = _fixed_classes(meta, values)
     else:
         if values.size == 0:
             raise NotComputable(f"{meta.key}: no region has a value to classify")
@@ -102,6 +106,7 @@ def classify(
         labels = _range_labels(values.min(), upper, meta.decimals)
         found = np.searchsorted(np.asarray(upper, float), values, side="left")
         number[valid] = np.minimum(found, len(upper) - 1)  # upper bounds belong to their class
+        exclusive = [False] * len(upper)
     scheme, colours = _colours(meta, len(labels), values, method)
     counts = np.bincount(number[valid], minlength=len(labels))
     if fixed:
@@ -131,6 +136,7 @@ def classify(
         scheme=scheme,
         classes=classes,
         breaks=[float(b) for b in upper],
+        exclusive=list(exclusive),
         region_class=pd.Series(number, index=rows.index),
         region_colour=pd.Series(region_colour, index=rows.index),
         extra=extra,
@@ -195,17 +201,26 @@ def _jenks_sample(values: np.ndarray, notes: list[str]) -> np.ndarray:
 
 def _fixed_classes(
     meta: IndicatorMeta, values: np.ndarray
-) -> tuple[list[float], list[str], np.ndarray]:
-    """Breaks, labels and class numbers from the indicator's own classes."""
+) -> tuple[list[float], list[str], np.ndarray, list[bool]]:
+    """Breaks, labels, class numbers and which breaks are exclusive, from the indicator's own
+    classes."""
     labels = meta.definition.get("class_labels")
     if labels:  # class indicators carry 1 … n
-        return [float(n) for n in range(1, len(labels) + 1)], list(labels), values.astype(int) - 1
+        numbers = values.astype(int) - 1
+        return (
+            [float(n) for n in range(1, len(labels) + 1)],
+            list(labels),
+            numbers,
+            [False] * len(labels),
+        )
     composite = meta.definition.get("composite")
     if composite and composite.get("part") == "index":
         index = CompositeIndex.model_validate(composite["index"])
         numbers = np.array([index.labels.index(index.classify(v)) for v in values], dtype=int)
-        thresholds = [c.below if c.below is not None else c.up_to for c in index.classes[:-1]]
-        return [float(t) for t in thresholds], index.labels, numbers
+        bounded = index.classes[:-1]
+        thresholds = [c.below if c.below is not None else c.up_to for c in bounded]
+        exclusive = [c.below is not None for c in bounded]
+        return [float(t) for t in thresholds], index.labels, numbers, exclusive
     raise InvalidParameter(f"{meta.key} has no fixed classes; choose another method")
 
 

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 
 from layers.cache import LayerCache
 from layers.choropleth import build_choropleth
-from layers.classify import NO_DATA_COLOUR
+from layers.classify import NO_DATA_COLOUR, Classification
 from layers.facilities import facility_categories
 from spatial.features import FeatureSource
 from spatial.tiles import TileBudget, mvt_tile
@@ -189,6 +189,19 @@ def tileset_document(chosen: Collection, source: FeatureSource, base: str) -> di
     }
 
 
+def class_filters(classification: Classification, key: str, i: int) -> list[list]:
+    """The value tests of class ``i`` as the server classifies: a value belongs to the first
+    class whose upper break it does not exceed (or stays below, where the break is
+    exclusive); the last class takes what is above."""
+    breaks, exclusive = classification.breaks, classification.exclusive
+    tests = []
+    if i > 0:
+        tests.append([">=" if exclusive[i - 1] else ">", ["get", key], breaks[i - 1]])
+    if i + 1 < len(classification.classes):
+        tests.append(["<" if exclusive[i] else "<=", ["get", key], breaks[i]])
+    return tests
+
+
 def layer_style(
     sources: CollectionSources,
     chosen: Collection,
@@ -209,13 +222,8 @@ def layer_style(
             sources.conn, sources.cache, chosen.system, chosen.level, key, period
         )
         classes = choropleth.classification.classes
-        breaks = choropleth.classification.breaks
         for i, c in enumerate(classes):
-            # as the server classifies: a value belongs to the first class whose upper break
-            # it does not exceed (the last class takes what is above)
-            lower = [">", ["get", key], breaks[i - 1]] if i > 0 else None
-            upper = ["<=", ["get", key], breaks[i]] if i + 1 < len(classes) else None
-            tests = [t for t in (lower, upper) if t is not None] or [["has", key]]
+            tests = class_filters(choropleth.classification, key, i) or [["has", key]]
             layers.append(
                 {
                     "id": f"{chosen.id}-class-{i + 1}",

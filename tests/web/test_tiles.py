@@ -7,7 +7,12 @@ import json
 import math
 
 import mapbox_vector_tile
+import pandas as pd
 import pytest
+
+from layers.classify import classify
+from layers.indicators import get_indicator
+from web.tilesets import class_filters
 
 pytestmark = pytest.mark.mirror
 
@@ -230,7 +235,7 @@ def _matches(expression: list, key: str, value: float) -> bool:
     if op == "has":
         return True
     bound = args[1]
-    return value > bound if op == ">" else value <= bound
+    return {">": value > bound, ">=": value >= bound, "<": value < bound, "<=": value <= bound}[op]
 
 
 @pytest.mark.parametrize(
@@ -260,6 +265,24 @@ def test_style_classes_are_the_choropleths(client, level, indicator, period):
         assert [f["paint"]["fill-color"] for f in matched] == [props["colour"]], props
         checked += 1
     assert checked > 100
+
+
+def test_a_value_on_a_threshold_is_classed_as_the_server_classes_it(berlin_engine):
+    """The MSS status index's first class is *below* −1.0, the others *up to* 1.0 and 1.5:
+    the style read every break as the upper end of its class, so −1.0 fell into the wrong one."""
+    with berlin_engine.connect() as conn:
+        meta = get_indicator(conn, "mss_status_index")
+    values = [-1.0, 1.0, 1.5, -1.2, 0.3, 1.2, 2.0]
+    rows = pd.DataFrame({"value": values, "status": ["valid"] * len(values)})
+    klass = classify(rows, meta, "fixed")
+    assert klass.exclusive == [True, False, False]
+    for value, number in zip(values, klass.region_class, strict=True):
+        matched = [
+            i
+            for i in range(len(klass.classes))
+            if _matches(["all", *class_filters(klass, "v", i)], "v", value)
+        ]
+        assert matched == [number], value
 
 
 def test_point_styles_take_the_category_colour(client):

@@ -51,6 +51,7 @@ def choropleth_tiles(
         "decimals": meta.decimals,
         "labelled": meta.kind == "class",
         "breaks": choropleth.classification.breaks,
+        "exclusive": choropleth.classification.exclusive,
         "classes": [
             {"colour": c.colour, "label": c.label} for c in choropleth.classification.classes
         ],

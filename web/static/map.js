@@ -179,12 +179,14 @@ window.sozialraum = (function () {
   // A large level from vector tiles that carry each region's value, a tier of tiles per zoom
   // range (coarser levels while the chosen one is too fine to tell apart): coloured here by
   // the breaks the server decided (a value belongs to the first class whose upper break it
-  // does not exceed, as the server classifies), a tooltip on hover, the panel on a click.
+  // does not exceed, or stays below where the break is exclusive, as the server classifies),
+  // a tooltip on hover, the panel on a click.
   function drawTiles(map, tiles, frame, openPanel) {
     function classOf(value) {
       var last = tiles.classes.length - 1;
       for (var i = 0; i < last; i++) {
-        if (value <= tiles.breaks[i]) return tiles.classes[i];
+        var b = tiles.breaks[i];
+        if (tiles.exclusive[i] ? value < b : value <= b) return tiles.classes[i];
       }
       return tiles.classes[last];
     }
