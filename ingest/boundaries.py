@@ -246,9 +246,11 @@ def _load_levels(
                 INSERT INTO regions (system_id, level_id, code, name, parent_code, geom, area_m2,
                                      run_id)
                 SELECT :system_id, :level_id, code, name,
-                       coalesce(left(code, CAST(:prefix AS integer)), parent_code), geom,
-                       ST_Area(ST_Transform(geom, :area_srid)), :run
-                FROM boundary_stage WHERE level_key = :key ORDER BY feature_index
+                       coalesce(left(code, CAST(:prefix AS integer)), parent_code), g,
+                       ST_Area(ST_Transform(g, :area_srid)), :run
+                FROM (SELECT s.*, ST_Multi(ST_SetSRID(s.geom, :srid)) AS g  -- staged without one
+                      FROM (SELECT * FROM boundary_stage WHERE level_key = :key
+                            ORDER BY feature_index) s) o
                 """
             ),
             {
@@ -257,6 +259,7 @@ def _load_levels(
                 "run": run_id,
                 "key": level.key,
                 "area_srid": plan.area_srid or srid,
+                "srid": srid,
                 "prefix": prefix.get(level.key),
             },
         )

@@ -22,27 +22,24 @@ def _ensure_stage_table(conn: Connection) -> None:
         text(
             "CREATE TEMP TABLE boundary_stage ("
             " level_key text NOT NULL, feature_index integer NOT NULL, code text NOT NULL,"
-            " name text NOT NULL, parent_code text, wkb bytea, geom geometry,"
-            " was_valid boolean, invalid_reason text) ON COMMIT DROP"
+            " name text NOT NULL, parent_code text, geom geometry) ON COMMIT DROP"
         )
     )
     # compressing coordinates gains a few per cent of space for most of the load's time
-    conn.execute(
-        text(
-            "ALTER TABLE boundary_stage ALTER COLUMN wkb SET STORAGE EXTERNAL, "
-            "ALTER COLUMN geom SET STORAGE EXTERNAL"
-        )
-    )
+    conn.execute(text("ALTER TABLE boundary_stage ALTER COLUMN geom SET STORAGE EXTERNAL"))
 
 
 def stage_layer(conn: Connection, layer: RegionLayer, level_key: str, srid: int) -> list[dict]:
     """Stage ``layer`` under ``level_key``; returns the features whose geometry was repaired."""
     _ensure_stage_table(conn)
     conn.execute(text("DELETE FROM boundary_stage WHERE level_key = :key"), {"key": level_key})
+    # the WKB goes straight into the geometry column (binary COPY hands it to PostGIS's own
+    # reader), without an SRID: the rows are rewritten only where they need repair or another
+    # CRS, and take the storage CRS's SRID on their way into the regions
     copy_rows(
         conn,
         "boundary_stage",
-        ["level_key", "feature_index", "code", "name", "parent_code", "wkb"],
+        ["level_key", "feature_index", "code", "name", "parent_code", "geom"],
         (
             (level_key, int(r.feature_index), r.code, r.name, r.parent_code, _binary(r.wkb))
             for r in layer.rows[["feature_index", "code", "name", "parent_code", "wkb"]].itertuples(
@@ -51,25 +48,28 @@ def stage_layer(conn: Connection, layer: RegionLayer, level_key: str, srid: int)
         ),
         binary_types=["text", "int4", "text", "text", "text", "bytea"],
     )
-    # validity is tested once per feature; repairs and the transform only where needed
-    repaired = "CASE WHEN v.ok THEN v.g ELSE ST_MakeValid(v.g) END"
-    if layer.epsg != srid:
-        repaired = f"ST_MakeValid(ST_Transform({repaired}, :srid))"
-    conn.execute(
+    invalid = conn.execute(
         text(
-            f"""
-            UPDATE boundary_stage b
-            SET was_valid = v.ok,
-                invalid_reason = CASE WHEN v.ok THEN NULL ELSE ST_IsValidReason(v.g) END,
-                geom = ST_Multi(ST_CollectionExtract({repaired}, 3)), wkb = NULL
-            FROM (SELECT feature_index, g, ST_IsValid(g) AS ok
-                  FROM (SELECT feature_index, ST_GeomFromWKB(wkb, :src) AS g FROM boundary_stage
-                        WHERE level_key = :key) s) v
-            WHERE b.level_key = :key AND b.feature_index = v.feature_index
-            """
+            "SELECT feature_index, code, ST_IsValidReason(geom) AS reason FROM boundary_stage "
+            "WHERE level_key = :key AND NOT ST_IsValid(geom) ORDER BY feature_index"
         ),
-        {"src": layer.epsg, "srid": srid, "key": level_key},
-    )
+        {"key": level_key},
+    ).all()
+    repair = "ST_Multi(ST_CollectionExtract(ST_MakeValid({}), 3))"
+    if layer.epsg != srid:
+        moved = "ST_Transform(ST_SetSRID(geom, CAST(:src AS integer)), CAST(:srid AS integer))"
+        conn.execute(
+            text(f"UPDATE boundary_stage SET geom = {repair.format(moved)} WHERE level_key = :key"),
+            {"src": layer.epsg, "srid": srid, "key": level_key},
+        )
+    elif invalid:
+        conn.execute(
+            text(
+                f"UPDATE boundary_stage SET geom = {repair.format('geom')} "
+                "WHERE level_key = :key AND feature_index = ANY(:repair)"
+            ),
+            {"key": level_key, "repair": [r.feature_index for r in invalid]},
+        )
     # the storage CRS is metric: a region of less than a square metre is not a region
     tiny = conn.execute(
         text(
@@ -92,16 +92,7 @@ def stage_layer(conn: Connection, layer: RegionLayer, level_key: str, srid: int)
             file=layer.path,
             feature=tiny.feature_index,
         )
-    repaired = conn.execute(
-        text(
-            "SELECT feature_index, code, invalid_reason FROM boundary_stage "
-            "WHERE level_key = :key AND NOT was_valid ORDER BY feature_index"
-        ),
-        {"key": level_key},
-    ).all()
-    return [
-        {"feature": r.feature_index, "code": r.code, "reason": r.invalid_reason} for r in repaired
-    ]
+    return [{"feature": r.feature_index, "code": r.code, "reason": r.reason} for r in invalid]
 
 
 def _binary(wkb: bytes | str) -> bytes:
