@@ -11,9 +11,8 @@ import time
 
 import httpx
 
-from bench.servers import ours, rss_mb
+from bench.servers import chromium, ours, rss_mb
 
-CHROMIUM = "/usr/bin/chromium"
 READY = (
     "() => { const f = document.querySelector('#map-frame');"
     " return f && (f.dataset.tiles === 'loaded' || Number(f.dataset.regions) > 0); }"
@@ -23,14 +22,9 @@ READY = (
 def map_in_chromium(base: str, path: str, visits: int = 2) -> tuple[list[float], int, list[str]]:
     """Seconds until the map is drawn, per visit; bytes of the first visit; the URLs of our
     data it fetched (page, choropleth or tiles)."""
-    from playwright.sync_api import sync_playwright
-
     times: list[float] = []
     sizes: dict[str, int] = {}
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
-        )
+    with chromium() as browser:
         for visit in range(visits):
             context = browser.new_context(viewport={"width": 1400, "height": 900})
             page = context.new_page()
@@ -41,7 +35,6 @@ def map_in_chromium(base: str, path: str, visits: int = 2) -> tuple[list[float],
             page.wait_for_function(READY, timeout=120_000)
             times.append(time.perf_counter() - started)
             context.close()
-        browser.close()
     data = [u for u in sizes if "/tiles/" in u or "/api/choropleth/" in u or u == base + path]
     return times, sum(sizes.values()), data
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 
+CHROMIUM = "/usr/bin/chromium"
 OURS = [sys.executable, "-m", "uvicorn", "--factory", "web.app:create_app"]
 
 
@@ -58,6 +59,21 @@ def ours(url: str, name: str, **settings: str) -> Iterator[tuple[str, int]]:
     log = Path(os.environ.get("TMPDIR", "/tmp")) / f"sozialraum-{name}.log"
     with running(command, env, f"{base}/health", log) as pid:
         yield base, pid
+
+
+@contextmanager
+def chromium() -> Iterator:
+    """Headless chromium (Debian's, no sandbox: the benchmarks run as root)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def rss_mb(pid: int) -> float:

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import text
 
+from bench.servers import chromium
 from spatial.settings import StoreSettings
 from spatial.store import make_engine
 from web.app import create_app
@@ -25,7 +26,6 @@ from web.settings import Settings, WebSettings
 
 CHOROPLETH = "/api/choropleth/berlin-lor-2021/plr/share_age_above_65"
 PAGE = "/?level=plr&indicator=share_age_above_65"
-CHROMIUM = "/usr/bin/chromium"
 
 
 def median_ms(run, repeats: int) -> float:
@@ -74,13 +74,8 @@ def _collect_into(sizes: list[int]):
 
 def _browser(base: str, repeats: int) -> tuple[float, int]:
     """Median ms until all 542 regions are drawn, and the bytes the page transferred."""
-    from playwright.sync_api import sync_playwright
-
     times, weights = [], []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
-        )
+    with chromium() as browser:
         for _ in range(repeats):
             context = browser.new_context(viewport={"width": 1400, "height": 900})
             page = context.new_page()
@@ -96,7 +91,6 @@ def _browser(base: str, repeats: int) -> tuple[float, int]:
             page.wait_for_load_state("networkidle")
             weights.append(sum(transferred))
             context.close()
-        browser.close()
     return statistics.median(times) * 1000, int(statistics.median(weights))
 
 

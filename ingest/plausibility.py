@@ -79,7 +79,7 @@ def check_axis_order(
 
 def representative_points(wkb, limit: int = SAMPLE) -> tuple[np.ndarray, ...]:
     """(x, y, feature index) of a point inside each of up to ``limit`` evenly spaced features
-    of a column of WKB (binary or hex)."""
+    of a column of WKB."""
     import shapely
 
     values = np.asarray(wkb, dtype=object)

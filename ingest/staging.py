@@ -41,7 +41,7 @@ def stage_layer(conn: Connection, layer: RegionLayer, level_key: str, srid: int)
         "boundary_stage",
         ["level_key", "feature_index", "code", "name", "parent_code", "geom"],
         (
-            (level_key, int(r.feature_index), r.code, r.name, r.parent_code, _binary(r.wkb))
+            (level_key, int(r.feature_index), r.code, r.name, r.parent_code, r.wkb)
             for r in layer.rows[["feature_index", "code", "name", "parent_code", "wkb"]].itertuples(
                 index=False
             )
@@ -93,7 +93,3 @@ def stage_layer(conn: Connection, layer: RegionLayer, level_key: str, srid: int)
             feature=tiny.feature_index,
         )
     return [{"feature": r.feature_index, "code": r.code, "reason": r.reason} for r in invalid]
-
-
-def _binary(wkb: bytes | str) -> bytes:
-    return bytes.fromhex(wkb) if isinstance(wkb, str) else wkb

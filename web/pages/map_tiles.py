@@ -18,7 +18,12 @@ from layers.zoom_tiers import LevelSize, zoom_tiers
 
 
 def choropleth_tiles(
-    conn: Connection, cache: LayerCache, choropleth: Choropleth, levels: list[dict], budget: int
+    conn: Connection,
+    cache: LayerCache,
+    choropleth: Choropleth,
+    levels: list[dict],
+    regions: int,
+    budget: int,
 ) -> dict:
     """What map.js needs to draw a large level from vector tiles: per zoom tier the tile URL
     of the level drawn there (coarser ones while the chosen one is not legible) with the
@@ -46,7 +51,7 @@ def choropleth_tiles(
     return {
         "tiers": tiers,
         "property": meta.key,
-        "regions": next(lvl["regions"] for lvl in levels if lvl["key"] == chosen),
+        "regions": regions,
         "unit": "" if meta.unit in BARE_UNITS else meta.unit,
         "decimals": meta.decimals,
         "labelled": meta.kind == "class",

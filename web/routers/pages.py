@@ -208,7 +208,9 @@ def map_page(
             else ""
         ),
         choropleth_tiles=(
-            choropleth_tiles(conn, cache, choropleth, levels, settings.tile_max_regions)
+            choropleth_tiles(
+                conn, cache, choropleth, levels, region_count, settings.tile_max_regions
+            )
             if tiled
             else None
         ),
