@@ -1,9 +1,10 @@
 """Region levels with indicator values, and facilities of a category, as feature sources for
 exports, OGC API Features and vector tiles (see ``spatial.features``).
 
-Indicator values come from the analysis layer (through the layer cache) and travel to PostGIS
-as arrays joined to the stored geometry, so each consumer reads geometry straight from the
-store and the numbers are exactly those of the map and the tables."""
+Indicator values are read from the indicator store, joined to the stored geometry by region id
+(tables not stored yet come from the analysis layer and travel as bound arrays), so each
+consumer reads geometry straight from the store and the numbers are exactly those of the map
+and the tables."""
 
 from __future__ import annotations
 
@@ -31,7 +32,6 @@ from spatial.features import (
 )
 
 MAX_INDICATORS = 60
-JOIN_ABOVE = 2_000  # regions of a level above which values are joined from the store
 _KIND = {"count": "float", "class": "int"}
 
 
@@ -64,12 +64,6 @@ def level_bounds(conn: Connection, level_id: int) -> tuple[float, ...]:
     return tuple(bounds) if bounds else (-180.0, -90.0, 180.0, 90.0)
 
 
-def _region_count(conn: Connection, level: Level) -> int:
-    return conn.execute(
-        text("SELECT count(*) FROM regions WHERE level_id = :l"), {"l": level.id}
-    ).scalar_one()
-
-
 def _indicator_period(conn, cache, meta, level: Level, period: date) -> date | None:
     """The indicator's latest period at or before ``period``."""
     earlier = [p for p in periods_of(conn, meta, level, cache) if p <= period]
@@ -85,18 +79,17 @@ def region_source(
     period: date | None = None,
     region: str | None = None,
     skip_unavailable: bool = False,
-    join_above: int = JOIN_ABOVE,
+    join_stored: bool = True,
 ) -> FeatureSource:
     """The regions of a level with the chosen indicators as attributes: each indicator at
     ``period`` or its latest period before it (named in the field title and the notes);
     ``no_data`` and suppressed values are empty. Default period: the latest of the first
     indicator. With ``skip_unavailable``, indicators that cannot be computed at the level are
-    left out (noted) instead of refused. Levels of more than ``join_above`` regions join the
-    stored values by region id (a tile or a page then costs what it returns, whatever the size
-    of the level); smaller ones bind the values of the stored table as arrays, which is faster
-    when there are few."""
+    left out (noted) instead of refused. Values the store holds are joined by region id (a
+    tile or a page reads the values of its regions only, whatever the size of the level);
+    tables not stored yet, and every table with ``join_stored=False``, travel as bound
+    arrays."""
     target = get_level(conn, system, level)
-    large = _region_count(conn, target) > join_above
     if len(indicators) > MAX_INDICATORS:
         raise InvalidParameter(f"at most {MAX_INDICATORS} indicators per layer")
     if len(set(indicators)) != len(indicators):
@@ -120,7 +113,7 @@ def region_source(
         values: dict[str, float | None] = {}
         if used is None:
             notes.append(f"{meta.key}: no values at or before {period}")
-        elif large and is_stored(conn, meta, target, used):
+        elif join_stored and is_stored(conn, meta, target, used):
             stored[meta.key] = (meta.id, used)
             if used != period:
                 notes.append(f"{meta.key}: latest period {used:%Y-%m-%d}")
@@ -160,7 +153,7 @@ def region_source(
         params["src_ids"] = _region_ids(conn, target, system, region)
         region_filter = " AND r.id = ANY(CAST(:src_ids AS bigint[]))"
     relation = (
-        "SELECT r.code AS fid, r.geom, r.code, r.name, r.parent_code, "
+        "SELECT r.code AS fid, r.geom, r.geom_tile, r.code, r.name, r.parent_code, "
         "round((r.area_m2 / 1e6)::numeric, 4)::float8 AS area_km2"
         + (f", {selects}" if selects else "")
         + f" FROM regions r {value_join} WHERE r.level_id = :src_level{region_filter}"
@@ -188,6 +181,7 @@ def region_source(
         id_kind="text",
         extent=level_bounds(conn, target.id),
         notes=tuple(notes),
+        tile_geom="geom_tile",
     )
 
 
@@ -200,24 +194,30 @@ def _value_joins(
     computed: dict[str, dict[str, float | None]],
     params: dict,
 ) -> tuple[str, str]:
-    """The joins and columns that bring the indicator values to the regions: stored tables by
-    region id on the store's index (a tile or a page reads the values of its regions only);
-    tables not stored yet as bound arrays of the values per code."""
+    """The joins and columns that bring the indicator values to the regions: stored tables
+    through one lateral lookup per region on the store's key (a tile or a page reads the values
+    of its regions only, and the plan stays as simple for ten indicators as for one: a join per
+    indicator cost more to plan than the tile took to build); tables not stored yet as bound
+    arrays of the values per code."""
     joins, columns = [], []
     bound = [m for m in metas if m.key not in stored]
-    for i, meta in enumerate(metas):
-        if meta.key in stored:
-            params[f"src_i{i}"], params[f"src_p{i}"] = stored[meta.key]
-            joins.append(
-                f"LEFT JOIN indicator_values s{i} ON s{i}.indicator_id = :src_i{i} "
-                f"AND s{i}.level_id = r.level_id AND s{i}.period = :src_p{i} "
-                f"AND s{i}.region_id = r.id AND s{i}.status = 'valid'"
-            )
-            column = f"s{i}.value"
-        else:
-            column = f'v."{meta.key}"'
+    looked_up = [m for m in metas if m.key in stored]
+    for meta in metas:
+        column = f"st.v{looked_up.index(meta) + 1}" if meta.key in stored else f'v."{meta.key}"'
         cast = "::int" if _KIND.get(meta.kind) == "int" else ""
         columns.append(f'{column}{cast} AS "{meta.key}"')
+    if looked_up:
+        params["src_si"] = "{" + ",".join(str(stored[m.key][0]) for m in looked_up) + "}"
+        params["src_sp"] = "{" + ",".join(f"{stored[m.key][1]:%Y-%m-%d}" for m in looked_up) + "}"
+        picks = ", ".join(
+            f"max(iv.value) FILTER (WHERE w.n = {n}) AS v{n}" for n in range(1, len(looked_up) + 1)
+        )
+        joins.append(
+            f"LEFT JOIN LATERAL (SELECT {picks} FROM unnest(CAST(:src_si AS integer[]), "
+            "CAST(:src_sp AS date[])) WITH ORDINALITY AS w(i, p, n) "
+            "JOIN indicator_values iv ON iv.indicator_id = w.i AND iv.level_id = r.level_id "
+            "AND iv.period = w.p AND iv.region_id = r.id WHERE iv.status = 'valid') st ON true"
+        )
     if bound:
         codes = [r["code"] for r in regions_of_level(conn, system, level)]
         for i, meta in enumerate(bound):

@@ -50,7 +50,9 @@ class Attribution:
 @dataclass(frozen=True)
 class FeatureSource:
     """``relation`` selects ``fid``, ``geom`` (storage CRS) and the fields, with ``params``
-    bound; names in ``relation`` are the builder's, never the caller's."""
+    bound; names in ``relation`` are the builder's, never the caller's. ``tile_geom`` names a
+    column of ``relation`` with the same geometry in Web Mercator, which tiles then encode
+    without transforming it."""
 
     name: str  # what the layer is, usable in file names: <system>_<level>_<yyyy-mm>
     title: str
@@ -64,6 +66,7 @@ class FeatureSource:
     temporal: tuple[str, str] | None = None  # start and end column for datetime filters
     extent: tuple[float, float, float, float] | None = None  # WGS 84, for metadata
     notes: tuple[str, ...] = ()
+    tile_geom: str | None = None
 
     def field(self, name: str) -> Field:
         for f in self.fields:

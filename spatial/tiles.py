@@ -6,7 +6,9 @@ and the tile itself."""
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -14,12 +16,13 @@ from sqlalchemy.engine import Connection
 from spatial.features import FeatureQuery, FeatureSource, fill, quoted, where_clause
 
 WORLD_MERCATOR_M = 40_075_016.685578488
+GROUND_SCALE = 0.6  # ground metres per Web Mercator metre at the latitude of a German city
 
 
 def tile_tolerance(z: int, extent: int) -> float:
     """Half a tile unit in metres at zoom ``z`` (Web Mercator, shrunk to ground metres at
     the latitude of a German city): detail below it cannot show in the tile."""
-    return WORLD_MERCATOR_M / (2**z * extent) * 0.6 / 2
+    return WORLD_MERCATOR_M / (2**z * extent) * GROUND_SCALE / 2
 
 
 def tile_area(
@@ -50,14 +53,15 @@ def tile_area(
 _BOUNDS = """
 WITH bounds AS (
     SELECT ST_TileEnvelope(:t_z, :t_x, :t_y) AS env,
+           ST_TileEnvelope(:t_z, :t_x, :t_y, margin => :t_margin)::box2d AS clip,
            ST_Transform(ST_Segmentize(ST_MakeEnvelope(:t_w, :t_s, :t_e, :t_n, 4326), 0.01),
                         :t_srid) AS area
 )"""
 _TILE = (
     _BOUNDS
     + """, shapes AS (
-    SELECT ST_AsMVTGeom(ST_Transform({simplified}, 3857), bounds.env, :t_extent, :t_buffer,
-                        true) AS mvt_geom, {columns}
+    SELECT ST_AsMVTGeom({mercator}, bounds.env, :t_extent, :t_buffer, true) AS mvt_geom,
+           {columns}
     FROM ({relation}) AS src, bounds
     WHERE src.geom && bounds.area AND {where}
 )
@@ -140,24 +144,37 @@ def mvt_tile(
         t_buffer=buffer,
         t_layer=layer,
         t_tol=tile_tolerance(z, extent),
+        t_tol_m=tile_tolerance(z, extent) / GROUND_SCALE,
+        t_margin=buffer / extent,
     )
     if source.geometry_type == "Point" and _points_in(conn, source, where, params, budget):
         return _thinned_tile(conn, source, where, params, id_arg, z, budget)
-    if source.geometry_type == "Point":
-        simplified = "src.geom"
-    else:
-        # clip to the buffered tile first: a Bezirk crossing a z14 tile has thousands of
-        # vertices outside it that would otherwise be simplified and transformed for nothing
-        simplified = "ST_Simplify(ST_ClipByBox2D(src.geom, bounds.area::box2d), :t_tol, true)"
     sql = fill(
         _TILE,
-        simplified=simplified,
+        mercator=_mercator_shape(source),
         columns=_columns(source, "src"),
         relation=source.relation,
         where=where,
         id_arg=id_arg,
     )
     return _scalar_bytes(conn, sql, params)
+
+
+def _mercator_shape(source: FeatureSource) -> str:
+    """The feature's shape in Web Mercator, clipped to the buffered tile and simplified for the
+    zoom: clipped first, since a Bezirk crossing a z14 tile has thousands of vertices outside
+    it that would otherwise be simplified (and transformed) for nothing."""
+    if source.geometry_type == "Point":
+        return "ST_Transform(src.geom, 3857)"
+    if source.tile_geom is not None:
+        return (
+            f"ST_Simplify(ST_ClipByBox2D(src.{quoted(source.tile_geom)}, bounds.clip), "
+            ":t_tol_m, true)"
+        )
+    return (
+        "ST_Transform(ST_Simplify(ST_ClipByBox2D(src.geom, bounds.area::box2d), :t_tol, true), "
+        "3857)"
+    )
 
 
 def _points_in(
@@ -207,6 +224,20 @@ def _columns(source: FeatureSource, alias: str) -> str:
     return ", ".join(f"{alias}.{n}" for n in names)
 
 
+# a ``:name`` placeholder as SQLAlchemy's text() finds one (not a ``::type`` cast)
+_PLACEHOLDER = re.compile(r"(?<![:\w\\]):(\w+)(?!:)")
+
+
+@lru_cache(maxsize=256)
+def driver_sql(sql: str) -> str:
+    """``sql`` with text()'s ``:name`` placeholders as the driver's ``%(name)s``."""
+    return _PLACEHOLDER.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+
 def _scalar_bytes(conn: Connection, sql: str, params: dict) -> bytes:
-    data = conn.execute(text(sql), params).scalar()
-    return bytes(data) if data is not None else b""
+    # on the driver's cursor: a tile is one value, and wrapping it in a result cost a fifth of
+    # what building a small tile costs
+    with conn.connection.dbapi_connection.cursor() as cursor:
+        cursor.execute(driver_sql(sql), params)
+        row = cursor.fetchone()
+    return bytes(row[0]) if row and row[0] is not None else b""

@@ -179,6 +179,9 @@ def create_app(config: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=records.max_payload_kb * 1024)
     base_map = origin_of(settings.tile_url) if settings.tile_url else None
     app.add_middleware(SecurityHeaders, images=(base_map,) if base_map else ())
+    # tiles first: a map asks for them most often, and routes are matched in order
+    app.include_router(tiles.router)
+    app.include_router(ogc_tiles.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(health.router)
     for router in (
@@ -195,8 +198,6 @@ def create_app(config: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router.router, prefix="/api")
     app.include_router(ogc.router)
-    app.include_router(ogc_tiles.router)
-    app.include_router(tiles.router)
     app.include_router(pages.router)
     app.include_router(workspace.router)
     app.include_router(profiles.router)

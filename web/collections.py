@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
@@ -23,15 +23,7 @@ from records.queries import ProjectFilter, project_source
 from spatial.cities import Cities
 from spatial.features import Attribution, FeatureSource, storage_srid
 from spatial.licences import Licence
-from web.deps import (
-    get_cache,
-    get_cities,
-    get_connection,
-    get_licences,
-    get_records,
-    get_settings,
-    map_defaults,
-)
+from web.deps import get_connection, map_defaults
 from web.params import parse_keys
 from web.settings import WebSettings
 
@@ -253,12 +245,16 @@ class CollectionSources:
         return offered_srids(self.storage_srid, self.cities, system)
 
 
-def get_sources(
-    conn: Connection = Depends(get_connection),
-    cache: LayerCache = Depends(get_cache),
-    settings: WebSettings = Depends(get_settings),
-    records: Attribution = Depends(get_records),
-    cities: Cities = Depends(get_cities),
-    licences: dict[str, Licence] = Depends(get_licences),
+def sources_of(request: Request, conn: Connection) -> CollectionSources:
+    """What building a source takes, from the app and the request's connection."""
+    state = request.app.state
+    return CollectionSources(
+        conn, state.cache, state.settings, state.record_settings.credit(), state.cities,
+        state.licences,
+    )  # fmt: skip
+
+
+async def get_sources(
+    request: Request, conn: Connection = Depends(get_connection)
 ) -> CollectionSources:
-    return CollectionSources(conn, cache, settings, records, cities, licences)
+    return sources_of(request, conn)

@@ -21,13 +21,18 @@ from web.settings import WebSettings
 
 
 @contextmanager
-def request_connection(request: Request) -> Iterator[Connection]:
+def request_connection(request: Request, autocommit: bool = False) -> Iterator[Connection]:
     """The request's connection. A request that names someone reads from the primary (its
     visitor is resolved on this connection, and they see what they just wrote); the others
-    from the replica when one is configured."""
+    from the replica when one is configured. ``autocommit`` for an anonymous read whose
+    statements need no common snapshot (each one of a READ COMMITTED transaction has its own
+    anyway): no BEGIN and COMMIT go to the server, and the driver keeps its prepared
+    statements, which it drops on every ROLLBACK."""
     state = request.app.state
     if not has_credentials(request):
         with state.read_engine.connect() as conn:
+            if autocommit:
+                conn.execution_options(isolation_level="AUTOCOMMIT")
             yield conn
         return
     with state.engine.connect() as conn:
@@ -43,33 +48,43 @@ def get_connection(request: Request) -> Iterator[Connection]:
         yield conn
 
 
-def get_cache(request: Request) -> LayerCache:
+async def get_cache(request: Request) -> LayerCache:
     return request.app.state.cache
 
 
-def get_settings(request: Request) -> WebSettings:
+def settings_of(request: Request) -> WebSettings:
     return request.app.state.settings
 
 
-def get_engine(request: Request) -> Engine:
+async def get_settings(request: Request) -> WebSettings:
+    # the trivial dependencies are coroutines: a plain function would be run in a worker
+    # thread, and the hop cost more than the lookup
+    return settings_of(request)
+
+
+async def get_engine(request: Request) -> Engine:
     """For writes outside the records (login, users): each opens its own transaction
     (``with engine.begin()``), committed before the response is built."""
     return request.app.state.engine
 
 
-def get_records(request: Request) -> Attribution:
+async def get_records(request: Request) -> Attribution:
     """Whom exports and services credit for projects and events."""
     return request.app.state.record_settings.credit()
 
 
-def get_licences(request: Request) -> dict[str, Licence]:
+async def get_licences(request: Request) -> dict[str, Licence]:
     """The licence catalog (names → their text's address)."""
     return request.app.state.licences
 
 
-def get_cities(request: Request) -> Cities:
+def cities_of(request: Request) -> Cities:
     """The city packs in use (their map defaults, profile templates and official CRS)."""
     return request.app.state.cities
+
+
+async def get_cities(request: Request) -> Cities:
+    return cities_of(request)
 
 
 def default_system(conn: Connection, settings: WebSettings, cities: Cities) -> str:
@@ -103,5 +118,5 @@ def standard_sections(request: Request, system: str) -> dict[str, str]:
     return dict(pack.profile.sections) if pack else dict(STANDARD_SECTIONS)
 
 
-def get_profile_settings(request: Request) -> ProfileSettings:
+async def get_profile_settings(request: Request) -> ProfileSettings:
     return request.app.state.profile_settings

@@ -11,7 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import URL
 
-from web.deps import get_settings
+from web.deps import settings_of
 from web.routers.pages import templates
 
 _OGC_REL = "http://www.opengis.net/def/rel/ogc/1.0/"
@@ -93,7 +93,7 @@ def html_page(
         ]
     elif "conformsTo" in doc:
         columns, rows = ["Konformitätsklasse"], [[c] for c in doc["conformsTo"]]
-    settings = get_settings(request)
+    settings = settings_of(request)
     context = {
         "heading": heading or doc.get("title") or doc.get("id") or "OGC API",
         "description": description or doc.get("description"),

@@ -5,20 +5,16 @@ and legend colours, and one tile rendered through the tile cache with its ETag."
 
 from __future__ import annotations
 
-import hashlib
 import json
-from dataclasses import dataclass
 from datetime import date
 
 from fastapi import Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 
-from layers.cache import LayerCache
 from layers.choropleth import build_choropleth
 from layers.classify import NO_DATA_COLOUR, Classification
 from layers.facilities import facility_categories
 from spatial.features import FeatureSource
-from spatial.tiles import TileBudget, mvt_tile
 from web.collections import Collection, CollectionSources
 from web.ogc import CRS84, BadOgcRequest
 
@@ -305,39 +301,3 @@ def _point_colour(sources: CollectionSources, chosen: Collection) -> str:
     keys = [c["key"] for c in facility_categories(sources.conn)]
     index = keys.index(chosen.category) if chosen.category in keys else len(keys)
     return CATEGORY_COLOURS[index % len(CATEGORY_COLOURS)]
-
-
-@dataclass(frozen=True)
-class TileAsk:
-    """One tile of a layer as a request names it (indicators resolved)."""
-
-    chosen: Collection
-    indicators: list[str]
-    period: date | None
-    z: int
-    x: int
-    y: int
-
-
-def tile_response(request: Request, sources: CollectionSources, ask: TileAsk) -> Response:
-    """The tile through the tile cache (regions and facilities follow the data version; the
-    projects change with every edit and are built each time), with ETag and 304."""
-    check_tile(ask.z, ask.x, ask.y)
-    settings = sources.settings
-    budget = TileBudget(settings.tile_max_points, settings.tile_max_bytes)
-
-    def compute() -> tuple[bytes, str]:
-        source = sources.source(ask.chosen, ask.indicators, ask.period)
-        data = mvt_tile(sources.conn, source, ask.chosen.id, ask.z, ask.x, ask.y, budget=budget)
-        return data, '"' + hashlib.blake2b(data, digest_size=12).hexdigest() + '"'
-
-    if not ask.chosen.follows_ingest:
-        data, etag = compute()
-    else:
-        tiles: LayerCache = request.app.state.tiles
-        key = (ask.chosen.id, tuple(ask.indicators), ask.period, ask.z, ask.x, ask.y)
-        data, etag = tiles.get_or_compute(sources.conn, key, compute)
-    headers = {"ETag": etag, "Cache-Control": f"public, max-age={settings.tile_max_age}"}
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
-    return Response(data, media_type=MVT, headers=headers)

@@ -1,6 +1,6 @@
-"""Region feature sources read the indicator store: large levels join the stored values by
-region id (no values bound into the query), small ones bind them as arrays; both give the
-same features."""
+"""Region feature sources read the indicator store: stored values are joined by region id (no
+values bound into the query); tables not stored travel as bound arrays; both give the same
+features."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ def _rows(conn, source) -> list[tuple]:
 @pytest.mark.mirror
 def test_joined_and_bound_values_give_the_same_features(berlin_engine):
     with berlin_engine.connect() as conn:
-        joined = region_source(conn, LayerCache(), LOR, "plr", KEYS, join_above=0)
-        bound = region_source(conn, LayerCache(), LOR, "plr", KEYS)
+        joined = region_source(conn, LayerCache(), LOR, "plr", KEYS)
+        bound = region_source(conn, LayerCache(), LOR, "plr", KEYS, join_stored=False)
         assert not any(k.startswith("src_v") for k in joined.params)  # nothing bound
         assert "indicator_values" in joined.relation
         assert any(k.startswith("src_v") for k in bound.params)

@@ -8,20 +8,20 @@ from datetime import date
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from layers.errors import NotFound
 from web.collections import CollectionSources, get_sources
 from web.ogc import JSON, check_parameters, ogc_base
+from web.tile_serving import serve_tile
 from web.tilesets import (
     MAX_ZOOM,
     MVT,
     STYLE,
     TMS_ID,
     TMS_URI,
-    TileAsk,
     style_response,
     tile_matrix_set,
-    tile_response,
     tileset_document,
 )
 
@@ -108,7 +108,7 @@ def tileset(
     response_class=Response,
     responses={200: {"content": {MVT: {}}}, 304: {}, 400: {}, 404: {}},
 )
-def ogc_tile(
+async def ogc_tile(
     collection_id: str,
     tms: str,
     request: Request,
@@ -117,14 +117,12 @@ def ogc_tile(
     tile_col: int = Path(ge=0),
     indicators: str | None = _INDICATORS,
     period: date | None = _PERIOD,
-    sources: CollectionSources = Depends(get_sources),
 ) -> Response:
     check_parameters(request.query_params, {"f", "indicators", "period"})
     _known_tms(tms)
-    chosen = sources.collection(collection_id)
-    keys = sources.indicators(indicators, chosen)
-    ask = TileAsk(chosen, keys, period, tile_matrix, tile_col, tile_row)
-    return tile_response(request, sources, ask)
+    return await run_in_threadpool(
+        serve_tile, request, collection_id, indicators, period, tile_matrix, tile_col, tile_row
+    )
 
 
 @router.get(

@@ -10,17 +10,17 @@ from datetime import date
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from spatial.features import FeatureSource
 from web.collections import Collection, CollectionSources, get_sources
+from web.tile_serving import serve_tile
 from web.tilesets import (
     MAX_ZOOM,
     MVT,
     STYLE,
-    TileAsk,
     gdal_metadata,
     style_response,
-    tile_response,
     tilejson,
 )
 
@@ -87,15 +87,16 @@ def style(request: Request, asked: AskedLayer = Depends(asked_layer)) -> JSONRes
     return style_response(request, asked.sources, asked.chosen, asked.keys, asked.period)
 
 
-def _tile(
+async def _tile(
     request: Request,
+    layer: str,
     z: int = Path(ge=0, le=MAX_ZOOM),
     x: int = Path(ge=0),
     y: int = Path(ge=0),
-    asked: AskedLayer = Depends(asked_layer),
+    indicators: str | None = _INDICATORS,
+    period: date | None = _PERIOD,
 ) -> Response:
-    ask = TileAsk(asked.chosen, asked.keys, asked.period, z, x, y)
-    return tile_response(request, asked.sources, ask)
+    return await run_in_threadpool(serve_tile, request, layer, indicators, period, z, x, y)
 
 
 _TILE_RESPONSES = {200: {"content": {MVT: {}}}, 304: {}, 400: {}, 404: {}}

@@ -43,8 +43,8 @@ from web.auth import (
     signed_in_writer,
 )
 from web.deps import (
+    cities_of,
     default_system,
-    get_cities,
     get_connection,
     get_engine,
     get_settings,
@@ -187,7 +187,7 @@ def projects_page(
     settings: WebSettings = Depends(get_settings),
     visitor: Visitor = Depends(current_visitor),
 ) -> HTMLResponse:
-    cities = get_cities(request)
+    cities = cities_of(request)
     system, levels = _system_and_levels(conn, system, settings, cities)
     keys = [lv["key"] for lv in levels]
     first = map_defaults(settings, cities.of_system(system)).level
@@ -250,7 +250,7 @@ def project_new(
     user: User = Depends(signed_in_reader),  # anonymous visitors are sent to the login page
 ) -> Response:
     return templates.TemplateResponse(
-        request, "project_form.html", _form_context(conn, None, settings, get_cities(request))
+        request, "project_form.html", _form_context(conn, None, settings, cities_of(request))
     )
 
 
@@ -264,7 +264,7 @@ def project_edit(
 ) -> Response:
     state = without_contacts(project_state(conn, project_id))
     return templates.TemplateResponse(
-        request, "project_form.html", _form_context(conn, state, settings, get_cities(request))
+        request, "project_form.html", _form_context(conn, state, settings, cities_of(request))
     )
 
 
@@ -278,7 +278,7 @@ def project_page(
     visitor: Visitor = Depends(current_visitor),
 ) -> HTMLResponse:
     state = _project_for(conn, project_id, visitor)
-    cities = get_cities(request)
+    cities = cities_of(request)
     regions = regions_of_project(conn, project_id, default_system(conn, settings, cities))
     m = project_map(
         state["geometry"], settings.tile_url, settings.tile_attribution, None, edit=False
@@ -326,7 +326,7 @@ def events_page(
     settings: WebSettings = Depends(get_settings),
     user: User = Depends(signed_in_reader),
 ) -> HTMLResponse:
-    system, levels = _system_and_levels(conn, None, settings, get_cities(request))
+    system, levels = _system_and_levels(conn, None, settings, cities_of(request))
     chosen_year = int(year) if year and year.isdigit() else None
     context = {
         "events": list_events(
