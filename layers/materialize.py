@@ -27,6 +27,7 @@ from layers.evaluators import city_value, stored_periods
 from layers.levels import Level, levels_of
 from layers.meta import IndicatorMeta, all_indicators
 from layers.suppression import published_values
+from spatial.tile_shapes import fill_tile_shapes
 
 ROW_COLUMNS = ["region_id", "code", "name", "parent_code", "value", "status", "partial"]
 
@@ -240,9 +241,13 @@ def refresh_store(
     stop=None,
 ) -> int:
     """Compute and keep every unit that is not stored (or stale) in ``systems`` (default all)
-    for the indicators ``keys`` (default all); returns the number of level tables kept.
+    for the indicators ``keys`` (default all), and the tile shapes of regions without one;
+    returns the number of level tables kept.
     The caller commits, or with ``commit_each`` each unit is committed at once (a server's
     refresher holds no lock for long); ``stop`` (an Event) ends it early."""
+    fill_tile_shapes(conn)
+    if commit_each:
+        conn.commit()
     if systems is None:
         systems = list(conn.execute(text("SELECT id FROM region_systems ORDER BY id")).scalars())
     metas = [m for m in all_indicators(conn) if keys is None or m.key in keys]

@@ -153,10 +153,11 @@ def region_source(
         params["src_ids"] = _region_ids(conn, target, system, region)
         region_filter = " AND r.id = ANY(CAST(:src_ids AS bigint[]))"
     relation = (
-        "SELECT r.code AS fid, r.geom, r.geom_tile, r.code, r.name, r.parent_code, "
+        "SELECT r.code AS fid, r.geom, ts.geom AS geom_tile, r.code, r.name, r.parent_code, "
         "round((r.area_m2 / 1e6)::numeric, 4)::float8 AS area_km2"
         + (f", {selects}" if selects else "")
-        + f" FROM regions r {value_join} WHERE r.level_id = :src_level{region_filter}"
+        + " FROM regions r LEFT JOIN region_tile_shapes ts ON ts.region_id = r.id"
+        + f" {value_join} WHERE r.level_id = :src_level{region_filter}"
     )
     name_parts = [system, target.key]
     if region is not None:

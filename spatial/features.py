@@ -51,8 +51,8 @@ class Attribution:
 class FeatureSource:
     """``relation`` selects ``fid``, ``geom`` (storage CRS) and the fields, with ``params``
     bound; names in ``relation`` are the builder's, never the caller's. ``tile_geom`` names a
-    column of ``relation`` with the same geometry in Web Mercator, which tiles then encode
-    without transforming it."""
+    column of ``relation`` with the same geometry in Web Mercator (simplified for tiles up to
+    ``spatial.tiles.TILE_GEOM_MAX_ZOOM``), which tiles then encode without transforming it."""
 
     name: str  # what the layer is, usable in file names: <system>_<level>_<yyyy-mm>
     title: str

@@ -17,6 +17,9 @@ from spatial.features import FeatureQuery, FeatureSource, fill, quoted, where_cl
 
 WORLD_MERCATOR_M = 40_075_016.685578488
 GROUND_SCALE = 0.6  # ground metres per Web Mercator metre at the latitude of a German city
+# the finest zoom a source's Web Mercator column serves: the store simplifies it by 4 cm
+# (``spatial.tile_shapes``), half a tile unit at this zoom
+TILE_GEOM_MAX_ZOOM = 16
 
 
 def tile_tolerance(z: int, extent: int) -> float:
@@ -151,7 +154,7 @@ def mvt_tile(
         return _thinned_tile(conn, source, where, params, id_arg, z, budget)
     sql = fill(
         _TILE,
-        mercator=_mercator_shape(source),
+        mercator=_mercator_shape(source, z),
         columns=_columns(source, "src"),
         relation=source.relation,
         where=where,
@@ -160,20 +163,24 @@ def mvt_tile(
     return _scalar_bytes(conn, sql, params)
 
 
-def _mercator_shape(source: FeatureSource) -> str:
+def _mercator_shape(source: FeatureSource, z: int) -> str:
     """The feature's shape in Web Mercator, clipped to the buffered tile and simplified for the
     zoom: clipped first, since a Bezirk crossing a z14 tile has thousands of vertices outside
-    it that would otherwise be simplified (and transformed) for nothing."""
+    it that would otherwise be simplified (and transformed) for nothing. The source's Web
+    Mercator column serves zooms up to ``TILE_GEOM_MAX_ZOOM`` where it is filled; finer tiles,
+    and features without it yet, are cut from the stored geometry."""
     if source.geometry_type == "Point":
         return "ST_Transform(src.geom, 3857)"
-    if source.tile_geom is not None:
-        return (
-            f"ST_Simplify(ST_ClipByBox2D(src.{quoted(source.tile_geom)}, bounds.clip), "
-            ":t_tol_m, true)"
-        )
-    return (
+    stored = (
         "ST_Transform(ST_Simplify(ST_ClipByBox2D(src.geom, bounds.area::box2d), :t_tol, true), "
         "3857)"
+    )
+    if source.tile_geom is None or z > TILE_GEOM_MAX_ZOOM:
+        return stored
+    column = f"src.{quoted(source.tile_geom)}"
+    return (
+        f"CASE WHEN {column} IS NULL THEN {stored} "
+        f"ELSE ST_Simplify(ST_ClipByBox2D({column}, bounds.clip), :t_tol_m, true) END"
     )
 
 

@@ -2,7 +2,7 @@
 for its own), the same tile in both, and the OGC tile route alike (on Berlin: the town's tiles
 are too small to compress); on the generated town, a tile too small to gain is sent as it is,
 the connection a tile was built on keeps its prepared statements, and the Web Mercator
-geometry tiles are cut from is the stored geometry."""
+shapes tiles are cut from are the stored geometry (a region without one is cut from that)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import mapbox_vector_tile
 import pytest
 from people import TOWN
 from sqlalchemy import text
+
+from spatial.tile_shapes import fill_tile_shapes
 
 TILE = f"/tiles/{TOWN}-bzr/11/1100/671.mvt"
 BERLIN_BZR = "berlin-lor-2021-bzr"
@@ -64,12 +66,61 @@ def test_tile_connections_keep_their_prepared_statements(town_client):
     assert prepared >= 1
 
 
-def test_the_tile_geometry_is_the_stored_geometry_in_web_mercator(town_client):
-    with town_client.app.state.read_engine.connect() as conn:
-        regions, different = conn.execute(
+def test_tile_shapes_are_the_stored_geometry_in_web_mercator(town_engine):
+    with town_engine.begin() as conn:
+        fill_tile_shapes(conn)
+        regions, shaped, srids, furthest = conn.execute(
             text(
-                "SELECT count(*), count(*) FILTER (WHERE NOT ST_Equals(geom_tile, "
-                "ST_Transform(geom, 3857)) OR ST_SRID(geom_tile) <> 3857) FROM regions"
+                "SELECT count(*), count(s.region_id), array_agg(DISTINCT ST_SRID(s.geom)), "
+                "max(ST_HausdorffDistance(r.geom, ST_Transform(s.geom, ST_SRID(r.geom)))) "
+                "FROM regions r LEFT JOIN region_tile_shapes s ON s.region_id = r.id"
             )
         ).one()
-    assert regions > 0 and different == 0
+        assert fill_tile_shapes(conn) == 0  # each region once
+    # simplified by 4 cm (half a tile unit at zoom 16), nowhere further from the boundary
+    assert regions > 0 and shaped == regions and srids == [3857] and furthest <= 0.04 + 1e-6
+
+
+def test_a_region_without_its_shape_is_cut_from_its_geometry(town_client, town_engine):
+    def codes() -> list[str]:
+        town_client.app.state.tiles.clear()
+        content = town_client.get(TILE, headers=PLAIN).content
+        return sorted(f["properties"]["code"] for f in _features(content, f"{TOWN}-bzr"))
+
+    with town_engine.begin() as conn:
+        fill_tile_shapes(conn)
+    shaped = codes()
+    with town_engine.begin() as conn:
+        conn.execute(text("DELETE FROM region_tile_shapes"))
+    try:
+        assert codes() == shaped and shaped
+    finally:
+        with town_engine.begin() as conn:
+            fill_tile_shapes(conn)
+
+
+def test_a_changed_geometry_drops_the_shape_until_the_next_refresh(town_engine):
+    with town_engine.connect() as conn:
+        fill_tile_shapes(conn)
+        region = conn.execute(text("SELECT min(region_id) FROM region_tile_shapes")).scalar_one()
+        conn.execute(text("UPDATE regions SET name = name || ' ' WHERE id = :r"), {"r": region})
+        kept = conn.execute(
+            text("SELECT count(*) FROM region_tile_shapes WHERE region_id = :r"), {"r": region}
+        ).scalar_one()
+        conn.execute(
+            text("UPDATE regions SET geom = ST_Multi(ST_Buffer(geom, 1)) WHERE id = :r"),
+            {"r": region},
+        )
+        dropped = conn.execute(
+            text("SELECT count(*) FROM region_tile_shapes WHERE region_id = :r"), {"r": region}
+        ).scalar_one()
+        conn.rollback()  # the town stays as it was
+    assert kept == 1 and dropped == 0
+
+
+def test_tiles_finer_than_the_tile_geometry_are_cut_from_the_stored_one(town_client):
+    z17 = town_client.get(f"/tiles/{TOWN}-bzr/17/70476/42957.mvt", headers=PLAIN)
+    z16 = town_client.get(f"/tiles/{TOWN}-bzr/16/35238/21478.mvt", headers=PLAIN)
+    assert z17.status_code == z16.status_code == 200
+    assert len(_features(z17.content, f"{TOWN}-bzr")) == 1
+    assert len(_features(z16.content, f"{TOWN}-bzr")) >= 1
