@@ -1,7 +1,7 @@
 """Vector tiles of the collections as clients find them: the WebMercatorQuad tile matrix set
 (OGC 2D TMS), a collection's tileset metadata (OGC API – Tiles), TileJSON for MapLibre,
 ``metadata.json`` for GDAL's MVT driver, a MapLibre style per layer with the choropleth classes
-and legend colours, and one tile rendered through the tile cache with its ETag."""
+and legend colours (a tile itself is answered by ``web.tile_serving``)."""
 
 from __future__ import annotations
 
