@@ -24,7 +24,7 @@ def test_region_geometry_is_stored_without_compression(engine):
 
 
 def test_schema(engine, db_url):
-    assert current_revision(db_url) == head_revision() == "0014"
+    assert current_revision(db_url) == head_revision() == "0015"
     with engine.connect() as conn:
         indexes = dict(
             conn.execute(
@@ -63,6 +63,7 @@ def test_schema(engine, db_url):
     assert any("UNIQUE" in d and "(system_id, level_id, code)" in d for d in indexes.values())
     assert columns["regions.geom"] == f"MULTIPOLYGON:{SRID}"
     assert columns["regions.geom_display"] == "MULTIPOLYGON:4326"
+    assert columns["region_tile_shapes.geom"] == "MULTIPOLYGON:3857"
     assert columns["facilities.geom"] == f"POINT:{SRID}"
     assert any("USING gist (geom)" in d for d in facility_indexes)
     assert srid == str(SRID)
