@@ -19,13 +19,14 @@ from typing import TypeVar
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from spatial.store import probed
+
 T = TypeVar("T")
 
 # the sum, not the maximum: a transaction that drew its version early and commits late still
 # changes it (every bump raises one row's version)
-_STORE_VERSION = text(
-    "SELECT coalesce(sum(version), 0)::text || ':' || count(*)::text FROM data_versions"
-)
+STORE_VERSION = "SELECT coalesce(sum(version), 0)::text || ':' || count(*)::text FROM data_versions"
+_STORE_VERSION = text(STORE_VERSION)
 _VERSIONS = text(
     "SELECT v.system_id, i.key, v.version FROM data_versions v JOIN indicators i "
     "ON i.id = v.indicator_id"
@@ -36,12 +37,19 @@ _MISSING = object()
 
 def data_version(conn: Connection) -> str:
     """The version of the whole store, read once per transaction of ``conn``: it changes with
-    every committed change of values, regions or the catalog."""
+    every committed change of values, regions or the catalog. An autocommit connection lent
+    by an engine that probes with ``STORE_VERSION`` takes the version read when it was lent:
+    read before anything the request reads, and what it writes is committed at once, so no
+    entry can carry data of a version it is not filed under."""
     transaction = conn.get_transaction()
     memo = conn.info.get(_MEMO)
     if transaction is not None and memo is not None and memo[0] is transaction:
         return memo[1]
-    version = conn.execute(_STORE_VERSION).scalar_one()
+    version = probed(conn)
+    if version is None or not conn.connection.driver_connection.autocommit:
+        version = conn.execute(_STORE_VERSION).scalar_one()
+    elif transaction is None:
+        conn.begin()  # what the read would have begun: the memo holds for this transaction
     conn.info[_MEMO] = (conn.get_transaction(), version)
     return version
 

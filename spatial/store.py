@@ -7,8 +7,9 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import DisconnectionError
 
 from spatial.cluster import EmbeddedCluster
 from spatial.errors import SozialraumError
@@ -75,17 +76,60 @@ def _server_connection(url: str) -> psycopg.Connection:
     )
 
 
-def make_engine(url: str, pool_size: int = 5, pool_timeout: float = 30) -> Engine:
+def make_engine(
+    url: str, pool_size: int = 5, pool_timeout: float = 30, probe: str | None = None
+) -> Engine:
     """An engine with a bounded pool (``pool_size`` kept, as many again on demand) that checks
-    a connection before lending it, so a restarted server is reconnected to."""
-    return create_engine(
+    a connection before lending it, so a restarted server is reconnected to. The check is a
+    bare ping, or the query ``probe`` whose answer the borrower can take (``probed``): a
+    request that reads the store's version anyway makes one round trip for both."""
+    engine = create_engine(
         normalise_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=pool_timeout,
-        pool_pre_ping=True,
+        pool_pre_ping=probe is None,
         future=True,
     )
+    if probe is not None:
+        event.listen(engine, "checkout", _Probe(probe))
+    return engine
+
+
+_PROBED = "sozialraum.probed"
+
+
+class _Probe:
+    """The pool's check of a connection it lends: ``sql`` run outside a transaction, its
+    answer kept for the borrower; a connection the server no longer answers on is replaced
+    (the pool connects again, up to three times)."""
+
+    def __init__(self, sql: str) -> None:
+        self.sql = sql
+
+    def __call__(self, dbapi_connection, record, proxy) -> None:
+        record.info.pop(_PROBED, None)
+        try:
+            if dbapi_connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                dbapi_connection.rollback()
+            autocommit = dbapi_connection.autocommit
+            dbapi_connection.autocommit = True
+            try:
+                with dbapi_connection.cursor() as cursor:
+                    row = cursor.execute(self.sql).fetchone()
+            finally:
+                dbapi_connection.autocommit = autocommit
+        except (psycopg.OperationalError, psycopg.InterfaceError) as error:
+            raise DisconnectionError(str(error).strip()) from error
+        except psycopg.Error:
+            return  # the server answered (a store without the probed table yet): alive
+        record.info[_PROBED] = row[0] if row else None
+
+
+def probed(conn: Connection) -> object | None:
+    """The answer of the engine's ``probe`` when ``conn`` was lent, once (None after the first
+    call, or without a probe)."""
+    return conn.info.pop(_PROBED, None)
 
 
 def alembic_config(url: str, srid: int):

@@ -60,9 +60,11 @@ WITH bounds AS (
            ST_Transform(ST_Segmentize(ST_MakeEnvelope(:t_w, :t_s, :t_e, :t_n, 4326), 0.01),
                         :t_srid) AS area
 )"""
+# the shapes are MATERIALIZED: inlined, the filter on ``mvt_geom`` and the aggregate each
+# computed ST_AsMVTGeom (and the clip and simplification under it), a third of the tile's cost
 _TILE = (
     _BOUNDS
-    + """, shapes AS (
+    + """, shapes AS MATERIALIZED (
     SELECT ST_AsMVTGeom({mercator}, bounds.env, :t_extent, :t_buffer, true) AS mvt_geom,
            {columns}
     FROM ({relation}) AS src, bounds
@@ -85,7 +87,7 @@ _THINNED = (
 ), kept AS (
     SELECT DISTINCT ON (cx, cy) celled.*, count(*) OVER (PARTITION BY cx, cy) AS point_count
     FROM celled ORDER BY cx, cy, fid
-), shapes AS (
+), shapes AS MATERIALIZED (
     SELECT ST_AsMVTGeom(kept.merc, bounds.env, :t_extent, :t_buffer, true) AS mvt_geom,
            {columns}, kept.point_count
     FROM kept, bounds
@@ -113,8 +115,18 @@ class TileBudget:
     max_bytes: int = 200_000
 
 
-def mvt_tile(
-    conn: Connection,
+@dataclass(frozen=True)
+class TileStatement:
+    """The SQL of one tile of a source, unthinned, with its parameters (and what thinning the
+    same tile takes: the source's filter and the feature-id argument of ST_AsMVT)."""
+
+    sql: str
+    params: dict
+    where: str
+    id_arg: str
+
+
+def tile_statement(
     source: FeatureSource,
     layer: str,
     z: int,
@@ -123,15 +135,13 @@ def mvt_tile(
     query: FeatureQuery | None = None,
     extent: int = 4096,
     buffer: int = 64,
-    budget: TileBudget | None = None,
-) -> bytes:
-    """One Mapbox vector tile of the source: geometry simplified for the zoom, clipped with a
-    buffer, every field as a property (ids as feature ids where they are integers); dense
-    point layers thinned to the budget."""
+) -> TileStatement | None:
+    """The statement that builds tile z/x/y of the source: geometry simplified for the zoom,
+    clipped with a buffer, every field as a property (ids as feature ids where they are
+    integers); None when the tile lies beside every feature of the source."""
     area = tile_area(z, x, y, buffer / extent, source.extent)
     if area is None:
-        return b""  # the tile lies beside every feature of the source
-    budget = budget or TileBudget()
+        return None
     where, params = where_clause(source, query or FeatureQuery())
     id_arg = ", 'fid'" if source.id_kind == "int" else ""
     params.update(
@@ -150,8 +160,6 @@ def mvt_tile(
         t_tol_m=tile_tolerance(z, extent) / GROUND_SCALE,
         t_margin=buffer / extent,
     )
-    if source.geometry_type == "Point" and _points_in(conn, source, where, params, budget):
-        return _thinned_tile(conn, source, where, params, id_arg, z, budget)
     sql = fill(
         _TILE,
         mercator=_mercator_shape(source, z),
@@ -160,7 +168,31 @@ def mvt_tile(
         where=where,
         id_arg=id_arg,
     )
-    return _scalar_bytes(conn, sql, params)
+    return TileStatement(sql, params, where, id_arg)
+
+
+def mvt_tile(
+    conn: Connection,
+    source: FeatureSource,
+    layer: str,
+    z: int,
+    x: int,
+    y: int,
+    query: FeatureQuery | None = None,
+    extent: int = 4096,
+    buffer: int = 64,
+    budget: TileBudget | None = None,
+) -> bytes:
+    """One Mapbox vector tile of the source (``tile_statement``); dense point layers thinned
+    to the budget."""
+    statement = tile_statement(source, layer, z, x, y, query, extent, buffer)
+    if statement is None:
+        return b""  # the tile lies beside every feature of the source
+    budget = budget or TileBudget()
+    where, params = statement.where, statement.params
+    if source.geometry_type == "Point" and _points_in(conn, source, where, params, budget):
+        return _thinned_tile(conn, source, where, params, statement.id_arg, z, budget)
+    return _scalar_bytes(conn, statement.sql, params)
 
 
 def _mercator_shape(source: FeatureSource, z: int) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from accounts.users import AccountError, UnknownUser
-from layers.cache import LayerCache
+from layers.cache import STORE_VERSION, LayerCache
 from layers.errors import InvalidParameter, NotComputable, NotFound
 from records.errors import Forbidden, InvalidRecord, RecordNotFound, VersionConflict
 from records.history import without_contacts as _without_contacts
@@ -82,7 +82,12 @@ def create_app(config: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        pool = {"pool_size": settings.pool_size, "pool_timeout": settings.pool_timeout}
+        # the check of a lent connection reads the store's version, which a request reads next
+        pool = {
+            "pool_size": settings.pool_size,
+            "pool_timeout": settings.pool_timeout,
+            "probe": STORE_VERSION,
+        }
         engine = make_engine(resolve_database_url(store), **pool)
         app.state.engine = engine
         # read-only requests may go to a streaming replica; writes always to the primary

@@ -9,9 +9,10 @@ from datetime import date
 import pytest
 from conftest import SRID
 from geodata import load_town, load_town_values
-from sqlalchemy import text
+from sqlalchemy import event, text
 
-from layers.cache import LayerCache, data_version
+from layers.cache import STORE_VERSION, LayerCache, data_version
+from spatial.store import make_engine, probed
 
 PERIOD = date(2024, 12, 31)
 
@@ -119,3 +120,60 @@ def test_level_values_on_one_connection_follow_the_data_version(town):
         memo.max_rows = 1
         memo.put(("x",), level_values(conn, meta, level, PERIOD))
         assert memo.rows <= 1 and len(memo.entries) == 1
+
+
+def _statements(engine) -> list[str]:
+    seen: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
+    return seen
+
+
+def test_a_probing_engine_reads_the_version_when_it_lends_a_connection(town):
+    url = town.url.render_as_string(hide_password=False)
+    probing = make_engine(url, pool_size=1, probe=STORE_VERSION)
+    try:
+        seen = _statements(probing)
+        with town.connect() as plain:
+            expected = data_version(plain)
+        with probing.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            assert data_version(conn) == expected
+            assert data_version(conn) == expected  # the memo of this transaction
+            assert seen == []  # the check when it was lent was the read
+            conn.commit()
+            assert data_version(conn) == expected  # a new transaction reads again
+            assert len(seen) == 1
+        with town.begin() as other:
+            _set(other, "inhabitants", "010101", 102)
+        with probing.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            assert data_version(conn) != expected  # lent again: checked and read again
+        seen.clear()
+        with probing.connect() as conn:
+            # in a transaction the version is read in it: what it writes is not committed yet
+            data_version(conn)
+            assert len(seen) == 1
+    finally:
+        probing.dispose()
+
+
+def test_a_probed_connection_the_server_dropped_is_replaced(town):
+    url = town.url.render_as_string(hide_password=False)
+    probing = make_engine(url, pool_size=1, probe="SELECT pg_backend_pid()")
+    missing = make_engine(url, pool_size=1, probe="SELECT 1 FROM no_such_table")
+    try:
+        with probing.connect() as conn:
+            first = probed(conn)
+            assert isinstance(first, int) and probed(conn) is None  # the answer, once
+        with town.connect() as admin:
+            admin.execute(text("SELECT pg_terminate_backend(:p)"), {"p": first})
+        with probing.connect() as conn:  # the pooled connection is dead: connected again
+            again = probed(conn)
+            assert isinstance(again, int) and again != first
+            assert conn.execute(text("SELECT 1")).scalar_one() == 1
+        with missing.connect() as conn:  # the server answered: the connection is lent
+            assert probed(conn) is None
+            assert conn.execute(text("SELECT 2")).scalar_one() == 2
+    finally:
+        probing.dispose()
+        missing.dispose()
