@@ -239,15 +239,17 @@ def refresh_store(
     *,
     commit_each: bool = False,
     stop=None,
+    tile_shapes: bool = True,
 ) -> int:
     """Compute and keep every unit that is not stored (or stale) in ``systems`` (default all)
-    for the indicators ``keys`` (default all), and the tile shapes of regions without one;
-    returns the number of level tables kept.
+    for the indicators ``keys`` (default all), and (with ``tile_shapes``) the tile shapes of
+    regions without one; returns the number of level tables kept.
     The caller commits, or with ``commit_each`` each unit is committed at once (a server's
     refresher holds no lock for long); ``stop`` (an Event) ends it early."""
-    fill_tile_shapes(conn)
-    if commit_each:
-        conn.commit()
+    if tile_shapes:
+        fill_tile_shapes(conn)
+        if commit_each:
+            conn.commit()
     if systems is None:
         systems = list(conn.execute(text("SELECT id FROM region_systems ORDER BY id")).scalars())
     metas = [m for m in all_indicators(conn) if keys is None or m.key in keys]

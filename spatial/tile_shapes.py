@@ -8,12 +8,14 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-# metres in the storage CRS: half a tile unit at ``spatial.tiles.TILE_GEOM_MAX_ZOOM``
-SHAPE_TOLERANCE_M = 0.04
+from spatial.tiles import TILE_GEOM_MAX_ZOOM, tile_unit_m
+
+# ground metres (the storage CRS's): half a tile unit at the finest zoom the shapes serve, 4.5 cm
+SHAPE_TOLERANCE_M = tile_unit_m(TILE_GEOM_MAX_ZOOM) / 2
 
 _FILL = text(
     "INSERT INTO region_tile_shapes (region_id, geom) "
-    "SELECT r.id, ST_Multi(ST_Transform(ST_Simplify(r.geom, :tol, true), 3857)) FROM regions r "
+    "SELECT r.id, ST_Transform(ST_Simplify(r.geom, :tol, true), 3857) FROM regions r "
     "WHERE NOT EXISTS (SELECT 1 FROM region_tile_shapes s WHERE s.region_id = r.id) "
     "ON CONFLICT (region_id) DO NOTHING"
 )

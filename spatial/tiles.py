@@ -17,15 +17,19 @@ from spatial.features import FeatureQuery, FeatureSource, fill, quoted, where_cl
 
 WORLD_MERCATOR_M = 40_075_016.685578488
 GROUND_SCALE = 0.6  # ground metres per Web Mercator metre at the latitude of a German city
-# the finest zoom a source's Web Mercator column serves: the store simplifies it by 4 cm
-# (``spatial.tile_shapes``), half a tile unit at this zoom
+TILE_EXTENT = 4096  # tile units per side
+TILE_BUFFER = 64  # tile units a shape reaches beyond the tile, so that its outline is not cut
+# the finest zoom a source's Web Mercator column serves: the store simplifies it by half a
+# tile unit at this zoom (``spatial.tile_shapes``)
 TILE_GEOM_MAX_ZOOM = 16
 
 
-def tile_tolerance(z: int, extent: int) -> float:
-    """Half a tile unit in metres at zoom ``z`` (Web Mercator, shrunk to ground metres at
-    the latitude of a German city): detail below it cannot show in the tile."""
-    return WORLD_MERCATOR_M / (2**z * extent) * GROUND_SCALE / 2
+def tile_unit_m(z: int, extent: int = TILE_EXTENT) -> float:
+    """One tile unit in metres at zoom ``z`` (Web Mercator, shrunk to ground metres at the
+    latitude of a German city). A tile's coordinates are whole units, so a shape simplified
+    by one unit looks the same in it: its vertices move by no more than the rounding to the
+    grid moves them (a quarter of a device pixel on a high-density screen)."""
+    return WORLD_MERCATOR_M / (2**z * extent) * GROUND_SCALE
 
 
 def tile_area(
@@ -133,12 +137,11 @@ def tile_statement(
     x: int,
     y: int,
     query: FeatureQuery | None = None,
-    extent: int = 4096,
-    buffer: int = 64,
 ) -> TileStatement | None:
     """The statement that builds tile z/x/y of the source: geometry simplified for the zoom,
     clipped with a buffer, every field as a property (ids as feature ids where they are
     integers); None when the tile lies beside every feature of the source."""
+    extent, buffer = TILE_EXTENT, TILE_BUFFER
     area = tile_area(z, x, y, buffer / extent, source.extent)
     if area is None:
         return None
@@ -156,8 +159,8 @@ def tile_statement(
         t_extent=extent,
         t_buffer=buffer,
         t_layer=layer,
-        t_tol=tile_tolerance(z, extent),
-        t_tol_m=tile_tolerance(z, extent) / GROUND_SCALE,
+        t_tol=tile_unit_m(z, extent),
+        t_tol_m=tile_unit_m(z, extent) / GROUND_SCALE,
         t_margin=buffer / extent,
     )
     sql = fill(
@@ -179,13 +182,11 @@ def mvt_tile(
     x: int,
     y: int,
     query: FeatureQuery | None = None,
-    extent: int = 4096,
-    buffer: int = 64,
     budget: TileBudget | None = None,
 ) -> bytes:
     """One Mapbox vector tile of the source (``tile_statement``); dense point layers thinned
     to the budget."""
-    statement = tile_statement(source, layer, z, x, y, query, extent, buffer)
+    statement = tile_statement(source, layer, z, x, y, query)
     if statement is None:
         return b""  # the tile lies beside every feature of the source
     budget = budget or TileBudget()

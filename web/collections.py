@@ -23,7 +23,15 @@ from records.queries import ProjectFilter, project_source
 from spatial.cities import Cities
 from spatial.features import Attribution, FeatureSource, storage_srid
 from spatial.licences import Licence
-from web.deps import get_connection, map_defaults
+from web.deps import (
+    cache_of,
+    cities_of,
+    get_connection,
+    licences_of,
+    map_defaults,
+    records_of,
+    settings_of,
+)
 from web.params import parse_keys
 from web.settings import WebSettings
 
@@ -247,10 +255,9 @@ class CollectionSources:
 
 def sources_of(request: Request, conn: Connection) -> CollectionSources:
     """What building a source takes, from the app and the request's connection."""
-    state = request.app.state
     return CollectionSources(
-        conn, state.cache, state.settings, state.record_settings.credit(), state.cities,
-        state.licences,
+        conn, cache_of(request), settings_of(request), records_of(request), cities_of(request),
+        licences_of(request),
     )  # fmt: skip
 
 

@@ -48,8 +48,16 @@ def get_connection(request: Request) -> Iterator[Connection]:
         yield conn
 
 
-async def get_cache(request: Request) -> LayerCache:
+# what the app holds, read in one place: the ``*_of`` helpers for code that runs outside the
+# dependency graph (the tile routes, pages), the ``get_*`` dependencies for the routes
+
+
+def cache_of(request: Request) -> LayerCache:
     return request.app.state.cache
+
+
+async def get_cache(request: Request) -> LayerCache:
+    return cache_of(request)
 
 
 def settings_of(request: Request) -> WebSettings:
@@ -68,14 +76,22 @@ async def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
-async def get_records(request: Request) -> Attribution:
+def records_of(request: Request) -> Attribution:
     """Whom exports and services credit for projects and events."""
     return request.app.state.record_settings.credit()
 
 
-async def get_licences(request: Request) -> dict[str, Licence]:
+async def get_records(request: Request) -> Attribution:
+    return records_of(request)
+
+
+def licences_of(request: Request) -> dict[str, Licence]:
     """The licence catalog (names → their text's address)."""
     return request.app.state.licences
+
+
+async def get_licences(request: Request) -> dict[str, Licence]:
+    return licences_of(request)
 
 
 def cities_of(request: Request) -> Cities:

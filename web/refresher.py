@@ -24,6 +24,7 @@ class StoreRefresher:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="store-refresher", daemon=True)
         self.refreshed = 0
+        self.runs = 0  # refreshes finished, done or failed
 
     def start(self) -> None:
         self._wanted.set()
@@ -38,6 +39,9 @@ class StoreRefresher:
         self._thread.join(timeout=30)
 
     def _run(self) -> None:
+        # regions change only with a boundary load, whose command refreshes the store itself:
+        # the tile shapes are checked once, not on every wake-up after an event save
+        tile_shapes = True
         while not self._stop.is_set():
             self._wanted.wait()
             self._wanted.clear()
@@ -46,7 +50,10 @@ class StoreRefresher:
             try:
                 started = time.perf_counter()
                 with self.engine.connect() as conn:
-                    done = refresh_store(conn, commit_each=True, stop=self._stop)
+                    done = refresh_store(
+                        conn, commit_each=True, stop=self._stop, tile_shapes=tile_shapes
+                    )
+                tile_shapes = False
                 self.refreshed += done
                 if done:
                     log.info(
@@ -54,3 +61,4 @@ class StoreRefresher:
                     )
             except Exception:  # a failed refresh costs speed only: reads compute what is missing
                 log.exception("indicator store refresh failed")
+            self.runs += 1

@@ -2,16 +2,20 @@
 for its own), the same tile in both, and the OGC tile route alike (on Berlin: the town's tiles
 are too small to compress); on the generated town, a tile too small to gain is sent as it is,
 the connection a tile was built on keeps its prepared statements, and the Web Mercator
-shapes tiles are cut from are the stored geometry (a region without one is cut from that)."""
+shapes tiles are cut from are the stored geometry (a region without one is cut from that),
+and the store refresher of a running app fills missing shapes once, not after every event save."""
 
 from __future__ import annotations
+
+import time
 
 import mapbox_vector_tile
 import pytest
 from people import TOWN
 from sqlalchemy import text
 
-from spatial.tile_shapes import fill_tile_shapes
+from spatial.tile_shapes import SHAPE_TOLERANCE_M, fill_tile_shapes
+from web.refresher import StoreRefresher
 
 TILE = f"/tiles/{TOWN}-bzr/11/1100/671.mvt"
 BERLIN_BZR = "berlin-lor-2021-bzr"
@@ -77,8 +81,10 @@ def test_tile_shapes_are_the_stored_geometry_in_web_mercator(town_engine):
             )
         ).one()
         assert fill_tile_shapes(conn) == 0  # each region once
-    # simplified by 4 cm (half a tile unit at zoom 16), nowhere further from the boundary
-    assert regions > 0 and shaped == regions and srids == [3857] and furthest <= 0.04 + 1e-6
+    # simplified by half a tile unit at zoom 16, nowhere further from the boundary
+    assert 0.04 < SHAPE_TOLERANCE_M < 0.05
+    assert regions > 0 and shaped == regions and srids == [3857]
+    assert furthest <= SHAPE_TOLERANCE_M + 1e-6
 
 
 def test_a_region_without_its_shape_is_cut_from_its_geometry(town_client, town_engine):
@@ -124,3 +130,42 @@ def test_tiles_finer_than_the_tile_geometry_are_cut_from_the_stored_one(town_cli
     assert z17.status_code == z16.status_code == 200
     assert len(_features(z17.content, f"{TOWN}-bzr")) == 1
     assert len(_features(z16.content, f"{TOWN}-bzr")) >= 1
+
+
+def _run_refresher_until(refresher, runs: int) -> None:
+    deadline = time.monotonic() + 60
+    while refresher.runs < runs:
+        assert time.monotonic() < deadline, "the store refresher did not finish"
+        time.sleep(0.05)
+
+
+def test_the_refresher_checks_the_tile_shapes_once_not_on_every_wake_up(town_engine):
+    with town_engine.begin() as conn:
+        fill_tile_shapes(conn)
+        region = conn.execute(text("SELECT min(region_id) FROM region_tile_shapes")).scalar_one()
+        conn.execute(text("DELETE FROM region_tile_shapes WHERE region_id = :r"), {"r": region})
+
+    def shaped() -> bool:
+        with town_engine.connect() as conn:
+            return (
+                conn.execute(
+                    text("SELECT count(*) FROM region_tile_shapes WHERE region_id = :r"),
+                    {"r": region},
+                ).scalar_one()
+                == 1
+            )
+
+    refresher = StoreRefresher(town_engine)
+    refresher.start()
+    try:
+        _run_refresher_until(refresher, 1)
+        assert shaped()  # the first run, after the app started, fills what is missing
+        with town_engine.begin() as conn:
+            conn.execute(text("DELETE FROM region_tile_shapes WHERE region_id = :r"), {"r": region})
+        refresher.request()  # as an event save does
+        _run_refresher_until(refresher, 2)
+        assert not shaped()
+    finally:
+        refresher.close()
+        with town_engine.begin() as conn:
+            fill_tile_shapes(conn)
