@@ -99,6 +99,11 @@ def test_empty_tile_outside_berlin(client):
         ("/tiles/berlin-lor-2021-bzr/23/0/0.mvt", 422, "z"),
         ("/tiles/berlin-lor-2021-bzr/1/0/0.mvt?indicators=nope", 404, "'nope'"),
         ("/tiles/berlin-lor-2021-bzr/1/0/0.mvt?period=gestern", 422, "period"),
+        ("/tiles/berlin-lor-2021-bzr/1/a/0.mvt", 422, "x: must be a whole number"),
+        ("/tiles/berlin-lor-2021-bzr/1/0/-1.mvt", 422, "y: must be a whole number"),
+        ("/tiles/berlin-lor-2021-bzr/\u0661/0/0.mvt", 422, "z: must be a whole number"),
+        ("/ogc/collections/berlin-lor-2021-bzr/tiles/WebMercatorQuad/23/0/0", 422, "tile_matrix"),
+        ("/ogc/collections/berlin-lor-2021-bzr/tiles/WebMercatorQuad/1/0/x", 422, "tile_col"),
     ],
 )
 def test_bad_tiles_are_refused(client, path, status, message):
@@ -291,3 +296,19 @@ def test_point_styles_take_the_category_colour(client):
     assert len(circles) == 1 and circles[0]["paint"]["circle-color"].startswith("#")
     outline = client.get("/tiles/berlin-lor-2021-bzr/style.json", params={"indicators": ""})
     assert outline.status_code == 200
+
+
+def test_the_tile_routes_document_their_parameters(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    for path, names in (
+        ("/tiles/{layer}/{z}/{x}/{y}.mvt", ("z", "x", "y")),
+        (
+            "/ogc/collections/{collection_id}/tiles/{tms}/{tile_matrix}/{tile_row}/{tile_col}",
+            ("tile_matrix", "tile_col", "tile_row"),
+        ),
+    ):
+        given = {p["name"]: p for p in paths[path]["get"]["parameters"]}
+        assert given[names[0]]["schema"] == {"type": "integer", "minimum": 0, "maximum": 22}
+        assert all(given[n]["required"] and given[n]["in"] == "path" for n in names)
+        assert given["period"]["schema"]["format"] == "date"
+        assert "indicators" in given

@@ -6,16 +6,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from layers.errors import NotFound
 from web.collections import CollectionSources, get_sources
 from web.ogc import JSON, check_parameters, ogc_base
-from web.tile_serving import serve_tile
+from web.tile_serving import TileQuery, serve_tile, tile_parameters
 from web.tilesets import (
-    MAX_ZOOM,
     MVT,
     STYLE,
     TMS_ID,
@@ -28,6 +27,8 @@ from web.tilesets import (
 router = APIRouter(prefix="/ogc", tags=["OGC API Tiles"])
 _INDICATORS = Query(None, description="Indicator keys of region collections")
 _PERIOD = Query(None, description="Reference date; default the latest")
+# the tile route's zoom, column and row as its path names them
+OGC_TILE_NAMES = ("tile_matrix", "tile_col", "tile_row")
 
 
 def _known_tms(tms: str) -> None:
@@ -107,22 +108,13 @@ def tileset(
     summary="One vector tile (row from the top, column from the west)",
     response_class=Response,
     responses={200: {"content": {MVT: {}}}, 304: {}, 400: {}, 404: {}},
+    openapi_extra={"parameters": tile_parameters(OGC_TILE_NAMES)},
 )
-async def ogc_tile(
-    collection_id: str,
-    tms: str,
-    request: Request,
-    tile_matrix: int = Path(ge=0, le=MAX_ZOOM),
-    tile_row: int = Path(ge=0),
-    tile_col: int = Path(ge=0),
-    indicators: str | None = _INDICATORS,
-    period: date | None = _PERIOD,
-) -> Response:
+async def ogc_tile(collection_id: str, tms: str, request: Request) -> Response:
     check_parameters(request.query_params, {"f", "indicators", "period"})
     _known_tms(tms)
-    return await run_in_threadpool(
-        serve_tile, request, collection_id, indicators, period, tile_matrix, tile_col, tile_row
-    )
+    asked = TileQuery.of(request, OGC_TILE_NAMES)
+    return await run_in_threadpool(serve_tile, request, collection_id, asked)
 
 
 @router.get(

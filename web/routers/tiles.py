@@ -8,15 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from spatial.features import FeatureSource
 from web.collections import Collection, CollectionSources, get_sources
-from web.tile_serving import serve_tile
+from web.tile_serving import TileQuery, serve_tile, tile_parameters
 from web.tilesets import (
-    MAX_ZOOM,
     MVT,
     STYLE,
     gdal_metadata,
@@ -87,16 +86,9 @@ def style(request: Request, asked: AskedLayer = Depends(asked_layer)) -> JSONRes
     return style_response(request, asked.sources, asked.chosen, asked.keys, asked.period)
 
 
-async def _tile(
-    request: Request,
-    layer: str,
-    z: int = Path(ge=0, le=MAX_ZOOM),
-    x: int = Path(ge=0),
-    y: int = Path(ge=0),
-    indicators: str | None = _INDICATORS,
-    period: date | None = _PERIOD,
-) -> Response:
-    return await run_in_threadpool(serve_tile, request, layer, indicators, period, z, x, y)
+async def _tile(request: Request, layer: str) -> Response:
+    asked = TileQuery.of(request)
+    return await run_in_threadpool(serve_tile, request, layer, asked)
 
 
 _TILE_RESPONSES = {200: {"content": {MVT: {}}}, 304: {}, 400: {}, 404: {}}
@@ -105,6 +97,7 @@ router.get(
     summary="One vector tile",
     response_class=Response,
     responses=_TILE_RESPONSES,
+    openapi_extra={"parameters": tile_parameters()},
 )(_tile)
 router.get(
     "/{layer}/{z}/{x}/{y}.pbf",
