@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import text
 
 from layers.indicators import indicator_table
+from layers.materialize import refresh_store
 from records.errors import Forbidden, InvalidRecord
 from records.events import EventInput, EventUpdate, delete_event, save_event
 from records.settings import RecordSettings
@@ -101,16 +102,23 @@ def _runs(conn, year: int) -> dict[str, int]:
     return dict(rows)
 
 
-def _stored_versions(conn, key: str) -> set[int]:
+def _stored_tables(conn, key: str) -> set[tuple]:
+    """(period, computed_at, version) of the stored tables of ``key`` in the events' system."""
     return set(
         conn.execute(
             text(
-                "SELECT DISTINCT t.version FROM indicator_tables t JOIN indicators i "
-                "ON i.id = t.indicator_id WHERE i.key = :k"
+                "SELECT t.period, t.computed_at, t.version FROM indicator_tables t "
+                "JOIN indicators i ON i.id = t.indicator_id JOIN region_levels l "
+                "ON l.id = t.level_id JOIN region_systems s ON s.id = l.system_id "
+                "WHERE i.key = :k AND s.key = :s"
             ),
-            {"k": key},
-        ).scalars()
+            {"k": key, "s": SYSTEM},
+        ).all()
     )
+
+
+def _stored_versions(conn, key: str) -> set[int]:
+    return {version for _, _, version in _stored_tables(conn, key)}
 
 
 def test_an_event_save_touches_its_regions_and_years_only(records_engine, people):
@@ -119,8 +127,10 @@ def test_an_event_save_touches_its_regions_and_years_only(records_engine, people
     with records_engine.begin() as conn:
         save_event(conn, _event(held_on="2033-05-05"), coordinator, 25833, limits)
         later = save_event(conn, _event(held_on="2034-05-05"), coordinator, 25833, limits)
+        refresh_store(conn, keys=["participation_events"])
     with records_engine.connect() as conn:
         population = _stored_versions(conn, "inhabitants")
+        events = _stored_tables(conn, "participation_events")
         year_before, year_of = _runs(conn, 2033), _runs(conn, 2034)
     assert population, "the population tables are in the indicator store"
     with records_engine.begin() as conn:  # moved to another Bezirksregion of the same year
@@ -143,4 +153,8 @@ def test_an_event_save_touches_its_regions_and_years_only(records_engine, people
             c for c in after if c.startswith(("101001", "101002"))
         }
         assert _stored_versions(conn, "inhabitants") == population  # the store kept them
+        kept = _stored_tables(conn, "participation_events")
         assert _values(conn, "bzr", "participation_events", 2034) == {"101002": 1}
+    # the tables of the other year are kept as they were computed, those of the year go
+    assert {p.year for p, _, _ in events} >= {2033, 2034}
+    assert {(p, at) for p, at, _ in events if p.year != 2034} == {(p, at) for p, at, _ in kept}
