@@ -77,12 +77,18 @@ def _server_connection(url: str) -> psycopg.Connection:
 
 
 def make_engine(
-    url: str, pool_size: int = 5, pool_timeout: float = 30, probe: str | None = None
+    url: str,
+    pool_size: int = 5,
+    pool_timeout: float = 30,
+    probe: str | None = None,
+    jit: bool = True,
 ) -> Engine:
     """An engine with a bounded pool (``pool_size`` kept, as many again on demand) that checks
     a connection before lending it, so a restarted server is reconnected to. The check is a
     bare ping, or the query ``probe`` whose answer the borrower can take (``probed``): a
-    request that reads the store's version anyway makes one round trip for both."""
+    request that reads the store's version anyway makes one round trip for both. Without
+    ``jit`` the server compiles no query: for short reads the compilation costs more than it
+    saves once a large store's cost estimates pass the server's threshold."""
     engine = create_engine(
         normalise_url(url),
         pool_size=pool_size,
@@ -90,6 +96,7 @@ def make_engine(
         pool_timeout=pool_timeout,
         pool_pre_ping=probe is None,
         future=True,
+        connect_args={} if jit else {"options": "-c jit=off"},
     )
     if probe is not None:
         event.listen(engine, "checkout", _Probe(probe))

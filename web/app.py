@@ -87,6 +87,7 @@ def create_app(config: Settings | None = None) -> FastAPI:
             "pool_size": settings.pool_size,
             "pool_timeout": settings.pool_timeout,
             "probe": STORE_VERSION,
+            "jit": False,  # requests are short reads
         }
         engine = make_engine(resolve_database_url(store), **pool)
         app.state.engine = engine

@@ -24,7 +24,7 @@ def test_region_geometry_is_stored_without_compression(engine):
 
 
 def test_schema(engine, db_url):
-    assert current_revision(db_url) == head_revision() == "0016"
+    assert current_revision(db_url) == head_revision() == "0017"
     with engine.connect() as conn:
         indexes = dict(
             conn.execute(
