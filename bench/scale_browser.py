@@ -6,10 +6,12 @@ a while; and the server's memory after all of it."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
 import httpx
+from playwright.sync_api import Error as PlaywrightError
 
 from bench.servers import chromium, ours, rss_mb
 
@@ -24,16 +26,25 @@ def map_in_chromium(base: str, path: str, visits: int = 2) -> tuple[list[float],
     data it fetched (page, choropleth or tiles)."""
     times: list[float] = []
     sizes: dict[str, int] = {}
+
+    def record(response) -> None:
+        # a response cut off when its page closed sent no body to count
+        with contextlib.suppress(PlaywrightError):
+            sizes[response.url] = len(response.body())
+
     with chromium() as browser:
         for visit in range(visits):
             context = browser.new_context(viewport={"width": 1400, "height": 900})
             page = context.new_page()
             if visit == 0:
-                page.on("response", lambda r: sizes.__setitem__(r.url, len(r.body())))
+                page.on("response", record)
             started = time.perf_counter()
             page.goto(base + path)
             page.wait_for_function(READY, timeout=120_000)
             times.append(time.perf_counter() - started)
+            if visit == 0:  # every byte the drawn map asked for, before its page closes
+                with contextlib.suppress(PlaywrightError):
+                    page.wait_for_load_state("networkidle", timeout=10_000)
             context.close()
     data = [u for u in sizes if "/tiles/" in u or "/api/choropleth/" in u or u == base + path]
     return times, sum(sizes.values()), data
