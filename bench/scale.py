@@ -230,7 +230,7 @@ def _reads(url: str) -> dict[str, float]:
         results["region page s"], _ = uncached(f"/region/{SYSTEM}/00001100101")
         results["profile PDF s"], _ = uncached(f"/profile/{SYSTEM}/000011001.pdf")
         z, x, y = MITTE_Z12
-        tile, _ = uncached(f"/tiles/{SYSTEM}-plr/{z}/{x}/{y}.mvt?{keys}", FAST_REPEATS)
+        tile, _ = uncached(f"/tiles/{SYSTEM}-plr/{z}/{x}/{y}.mvt?{keys}", repeats=FAST_REPEATS)
         results["z12 tile ms"] = tile * 1000
     results["peak memory of the bench MB"] = (
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -89,18 +89,27 @@ def make_engine(
     request that reads the store's version anyway makes one round trip for both. Without
     ``jit`` the server compiles no query: for short reads the compilation costs more than it
     saves once a large store's cost estimates pass the server's threshold."""
+    url = normalise_url(url)
     engine = create_engine(
-        normalise_url(url),
+        url,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=pool_timeout,
         pool_pre_ping=probe is None,
         future=True,
-        connect_args={} if jit else {"options": "-c jit=off"},
+        connect_args={} if jit else {"options": _with_setting(url, "-c jit=off")},
     )
     if probe is not None:
         event.listen(engine, "checkout", _Probe(probe))
     return engine
+
+
+def _with_setting(url: str, setting: str) -> str:
+    """The server options of ``url`` (its ``options`` query) with ``setting`` added: an
+    option given as a connect argument replaces the URL's own."""
+    given = make_url(url).query.get("options")
+    given = given[-1] if isinstance(given, tuple) else given
+    return f"{given} {setting}" if given else setting
 
 
 _PROBED = "sozialraum.probed"

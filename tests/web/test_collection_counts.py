@@ -12,6 +12,9 @@ from spatial.store import make_engine
 from web.app import create_app
 from web.settings import Settings, WebSettings
 
+# the setting and where it came from ('client': the connection's startup options)
+_JIT = text("SELECT setting, source FROM pg_settings WHERE name = 'jit'")
+
 
 def test_the_page_reports_the_kept_count_on_a_connection_without_jit(
     engine, db_url, tmp_path, data_settings
@@ -24,9 +27,15 @@ def test_the_page_reports_the_kept_count_on_a_connection_without_jit(
         page = client.get("/ogc/collections/village-plr/items?limit=2").json()
         assert page["numberMatched"] == 6 and page["numberReturned"] == 2
         with app.state.engine.connect() as conn:
-            assert conn.execute(text("SHOW jit")).scalar_one() == "off"
-    # the engines of ingests and refreshes keep the server's default
+            assert conn.execute(_JIT).one() == ("off", "client")
+    # the engines of ingests and refreshes keep the server's own setting; options of the
+    # database URL are kept beside the app's
     other = make_engine(db_url)
     with other.connect() as conn:
-        assert conn.execute(text("SHOW jit")).scalar_one() == "on"
+        assert conn.execute(_JIT).one()[1] != "client"
     other.dispose()
+    both = make_engine(f"{db_url}?options=-c%20work_mem%3D7MB", jit=False)
+    with both.connect() as conn:
+        assert conn.execute(_JIT).one() == ("off", "client")
+        assert conn.execute(text("SHOW work_mem")).scalar_one() == "7MB"
+    both.dispose()
